@@ -11,7 +11,9 @@ from pathlib import Path
 def main(argv: list[str]) -> int:
     here = Path(__file__).parent
     available = sorted(
-        m.name.removeprefix("bench_") for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_")
+        m.name.removeprefix("bench_")
+        for m in pkgutil.iter_modules([str(here)])
+        if m.name.startswith("bench_")
     )
     wanted = argv or available
     unknown = sorted(set(wanted) - set(available))

@@ -7,8 +7,8 @@ epsilon, delta) and ``approximate`` (measured against a retrained reference).
 
 __version__ = "0.1.0"
 
-from unlearnkit.data import Samples  # noqa: E402
-from unlearnkit.guarantees import Guarantee  # noqa: E402
-from unlearnkit.requests import ForgetRequest, Reason  # noqa: E402
+from unlearnkit.data import Samples
+from unlearnkit.guarantees import Guarantee
+from unlearnkit.requests import ForgetRequest, Reason
 
 __all__ = ["ForgetRequest", "Guarantee", "Reason", "Samples", "__version__"]

@@ -160,7 +160,7 @@ def fingerprint(state: Mapping[str, Any]) -> str:
     return h.hexdigest()
 
 
-class Unlearner(BaseEstimator):  # type: ignore[misc]
+class Unlearner(BaseEstimator):
     """Base class of every unlearner: a scikit-learn estimator that can forget by sample id.
 
     Subclasses set :attr:`guarantee` and :attr:`supported_requests`, write ``fit`` (calling
@@ -262,7 +262,8 @@ class Unlearner(BaseEstimator):  # type: ignore[misc]
             unseen = sorted({v for v in yv.tolist() if v not in self._label_counts}, key=repr)
             if unseen:
                 raise DataValidationError(
-                    f"Labels {preview(unseen)} were not seen in fit; refit the model to add a class."
+                    f"Labels {preview(unseen)} were not seen in fit; "
+                    "refit the model to add a class."
                 )
         snapshot = dict(self.__dict__)
         try:
@@ -299,14 +300,14 @@ class Unlearner(BaseEstimator):  # type: ignore[misc]
         return fingerprint(self._learned_state())
 
     def save(self, path: str | Path) -> Path:
-        """Write the model (with its training rows) to ``path``; see :func:`unlearnkit.persistence.save`."""
+        """Write the model, training rows included, to ``path`` (atomically, versioned)."""
         from unlearnkit.persistence import save
 
         return save(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
-        """Read a model written by :meth:`save`; raises if the file is of another class or version."""
+        """Read a model written by :meth:`save`; raises if it is of another class or version."""
         from unlearnkit.persistence import load
 
         return load(path, expected=cls)
@@ -327,7 +328,8 @@ class Unlearner(BaseEstimator):  # type: ignore[misc]
         needs_y = self.check_data_kind != "clustering"
         if needs_y and y is None:
             raise DataValidationError(
-                f"{type(self).__name__} is supervised: pass y with one target per row."
+                f"{type(self).__name__} requires y to be passed, but the target y is None: "
+                "pass y with one target per row."
             )
         try:
             if needs_y:
@@ -397,11 +399,7 @@ class Unlearner(BaseEstimator):  # type: ignore[misc]
         return self._is_fitted()
 
     def _learned_state(self) -> dict[str, Any]:
-        return {
-            k: v
-            for k, v in self.__dict__.items()
-            if k.endswith("_") and not k.startswith("_")
-        }
+        return {k: v for k, v in self.__dict__.items() if k.endswith("_") and not k.startswith("_")}
 
     def _feature_positions(self, columns: Iterable[Any]) -> np.ndarray:
         names = list(getattr(self, "feature_names_in_", []))
@@ -426,9 +424,10 @@ class Unlearner(BaseEstimator):  # type: ignore[misc]
 
     def _drop_feature_metadata(self, cols: np.ndarray) -> None:
         """Update ``n_features_in_`` / ``feature_names_in_`` after dropping ``cols``."""
-        self.n_features_in_ = int(self.n_features_in_) - len(cols)
-        if hasattr(self, "feature_names_in_"):
-            self.feature_names_in_ = np.delete(self.feature_names_in_, cols)
+        state = self.__dict__
+        state["n_features_in_"] = int(state["n_features_in_"]) - len(cols)
+        if "feature_names_in_" in state:
+            state["feature_names_in_"] = np.delete(state["feature_names_in_"], cols)
 
     def _training_table(self) -> pd.DataFrame:
         rows = self._store.retained()
@@ -489,6 +488,7 @@ class Unlearner(BaseEstimator):  # type: ignore[misc]
                 "Delete the model instead of unlearning everything."
             )
         if is_classifier(self):
+            assert store.y is not None
             counts = _add_counts(self._label_counts, store.y[rows], -1)
             emptied = [lab for lab, c in counts.items() if c == 0]
             if emptied and req.kind != "classes":
@@ -514,14 +514,17 @@ class Unlearner(BaseEstimator):  # type: ignore[misc]
         assert self._store.y is not None
         return rows[np.isin(self._store.y[rows], np.asarray(list(labels)))]
 
-    def _check_new_labels(self, new_labels: Mapping[Hashable, Any], ids: Iterable[Any]) -> np.ndarray:
+    def _check_new_labels(
+        self, new_labels: Mapping[Hashable, Any], ids: Iterable[Any]
+    ) -> np.ndarray:
         values = [new_labels[i] for i in ids]
         if is_classifier(self):
             unknown = sorted({v for v in values if v not in self._label_counts}, key=repr)
             if unknown:
                 raise InvalidRequestError(
                     f"New labels {preview(unknown)} are not classes of this model (classes: "
-                    f"{preview(sorted(self._label_counts, key=repr), 12)}); relabel to a known class."
+                    f"{preview(sorted(self._label_counts, key=repr), 12)}); "
+                    "relabel to a known class."
                 )
             return np.asarray(values)
         try:

@@ -75,7 +75,7 @@ class Samples:
             self.X = np.asarray(self.X)
             if self.X.ndim == 1:
                 self.X = self.X.reshape(-1, 1)
-            if self.X.ndim < 2:
+            if self.X.ndim != 2:
                 raise DataValidationError(
                     f"X must be 2-dimensional (n_samples, n_features), got shape {self.X.shape}."
                 )
@@ -119,7 +119,8 @@ class Samples:
         missing = [c for c in named + list(feature_columns or []) if c not in df.columns]
         if missing:
             raise DataValidationError(
-                f"Columns {preview(missing)} are not in the table; it has {preview(df.columns, 12)}."
+                f"Columns {preview(missing)} are not in the table; "
+                f"it has {preview(df.columns, 12)}."
             )
         features = (
             list(feature_columns)

@@ -91,4 +91,4 @@ def load(path: str | Path, expected: type[T] | None = None) -> T:
             f"{path} holds a {header['class']}, not a {expected.__name__}. "
             f"Load it with unlearnkit.persistence.load(path)."
         )
-    return model  # type: ignore[no-any-return]
+    return model

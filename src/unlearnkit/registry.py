@@ -110,7 +110,7 @@ def register_method(name: str, *, task: str) -> Callable[[type[T]], type[T]]:
     def decorate(cls: type[T]) -> type[T]:
         params = {
             p.name: p.default
-            for p in inspect.signature(cls.__init__).parameters.values()  # type: ignore[misc]
+            for p in inspect.signature(cls.__init__).parameters.values()
             if p.name != "self" and p.kind is not p.VAR_KEYWORD
         }
         doc = (cls.__doc__ or "").strip().splitlines()

@@ -43,7 +43,7 @@ REQUEST_KINDS: tuple[RequestKind, ...] = ("items", "group", "classes", "features
 Predicate: TypeAlias = Mapping[str, Any] | Callable[[Any], Any]
 
 
-class Reason(str, enum.Enum):
+class Reason(enum.StrEnum):
     """Why something must be forgotten. Recorded with every request and result."""
 
     PRIVACY = "privacy"
@@ -165,7 +165,7 @@ class ForgetRequest:
             ids=normalize_ids(ids),
             reason=_reason(reason),
             subject=subject,
-            **_rid(request_id),
+            request_id=_rid(request_id),
         )
 
     @classmethod
@@ -195,7 +195,11 @@ class ForgetRequest:
                 f"got {type(where).__name__}."
             )
         return cls(
-            kind="group", where=where, reason=_reason(reason), subject=subject, **_rid(request_id)
+            kind="group",
+            where=where,
+            reason=_reason(reason),
+            subject=subject,
+            request_id=_rid(request_id),
         )
 
     @classmethod
@@ -212,7 +216,7 @@ class ForgetRequest:
             where={"subject": subject},
             reason=_reason(reason),
             subject=str(subject),
-            **_rid(request_id),
+            request_id=_rid(request_id),
         )
 
     @classmethod
@@ -227,7 +231,11 @@ class ForgetRequest:
         """Forget every sample of these class labels; the labels leave the model."""
         labels = _unique(labels, "labels")
         return cls(
-            kind="classes", labels=labels, reason=_reason(reason), subject=subject, **_rid(request_id)
+            kind="classes",
+            labels=labels,
+            reason=_reason(reason),
+            subject=subject,
+            request_id=_rid(request_id),
         )
 
     @classmethod
@@ -242,7 +250,11 @@ class ForgetRequest:
         """Forget whole input columns, by name (DataFrame input) or position."""
         columns = _unique(columns, "columns")
         return cls(
-            kind="features", columns=columns, reason=_reason(reason), subject=subject, **_rid(request_id)
+            kind="features",
+            columns=columns,
+            reason=_reason(reason),
+            subject=subject,
+            request_id=_rid(request_id),
         )
 
     @classmethod
@@ -257,7 +269,8 @@ class ForgetRequest:
         """Replace wrong labels: ``{sample id: corrected label}``."""
         if not isinstance(new_labels, Mapping):
             raise InvalidRequestError(
-                f"relabel expects a mapping {{sample id: new label}}, got {type(new_labels).__name__}."
+                "relabel expects a mapping {sample id: new label}, "
+                f"got {type(new_labels).__name__}."
             )
         ids = normalize_ids(new_labels.keys())
         labels = {i: _plain(v) for i, v in zip(ids, new_labels.values(), strict=True)}
@@ -267,7 +280,7 @@ class ForgetRequest:
             new_labels=labels,
             reason=_reason(reason),
             subject=subject,
-            **_rid(request_id),
+            request_id=_rid(request_id),
         )
 
     # -- (de)serialisation ----------------------------------------------------------------
@@ -328,8 +341,8 @@ def _reason(reason: Reason | str) -> Reason:
         raise InvalidRequestError(f"Unknown reason {reason!r}; use one of {allowed}.") from None
 
 
-def _rid(request_id: str | None) -> dict[str, str]:
-    return {} if request_id is None else {"request_id": str(request_id)}
+def _rid(request_id: str | None) -> str:
+    return uuid.uuid4().hex if request_id is None else str(request_id)
 
 
 def _plain(value: Any) -> Any:

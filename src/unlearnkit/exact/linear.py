@@ -23,6 +23,11 @@ from unlearnkit.requests import RequestKind
 
 __all__ = ["LinearRegressionUnlearner", "RidgeUnlearner"]
 
+#: Relative eigenvalue cut-off of the Gram matrix that defines the rank of an unpenalised fit.
+#: Designs with a condition number above about 1e5 are beyond what the normal equations can
+#: resolve; fit those with ``RidgeUnlearner`` and a small ``alpha``.
+RANK_RTOL = 1e-10
+
 
 class _LeastSquaresUnlearner(MultiOutputMixin, RegressorMixin, Unlearner):
     """Shared sufficient-statistics machinery of the linear models."""
@@ -34,9 +39,7 @@ class _LeastSquaresUnlearner(MultiOutputMixin, RegressorMixin, Unlearner):
 
     _alpha: float
 
-    def fit(
-        self, X: Any, y: Any, *, sample_ids: Any = None, sample_weight: Any = None
-    ) -> Self:
+    def fit(self, X: Any, y: Any, *, sample_ids: Any = None, sample_weight: Any = None) -> Self:
         """Fit on ``X, y``; rows are addressed by ``sample_ids`` (``0..n-1`` by default)."""
         Xv, yv, w = self._start_fit(X, y, sample_ids, sample_weight)
         assert yv is not None
@@ -76,9 +79,14 @@ class _LeastSquaresUnlearner(MultiOutputMixin, RegressorMixin, Unlearner):
         return store.X[rows], store.y[rows].reshape(len(rows), -1), w
 
     def _update(self, X: np.ndarray, Y: np.ndarray, w: np.ndarray, sign: float) -> None:
-        delta = self._moments(X, Y, w)
-        self._stats = tuple(  # type: ignore[assignment]
-            a + sign * b for a, b in zip(self._stats, delta, strict=True)
+        sw, sx, sy, Sxx, Sxy = self._stats
+        dw, dx, dy, dXX, dXY = self._moments(X, Y, w)
+        self._stats = (
+            sw + sign * dw,
+            sx + sign * dx,
+            sy + sign * dy,
+            Sxx + sign * dXX,
+            Sxy + sign * dXY,
         )
         self._solve()
 
@@ -92,14 +100,15 @@ class _LeastSquaresUnlearner(MultiOutputMixin, RegressorMixin, Unlearner):
         else:
             mx, my = np.zeros(d), np.zeros(len(sy))
             G, b = Sxx, Sxy
-        A = G + self._alpha * np.eye(d)
-        try:
-            coef = scipy.linalg.solve(A, b, assume_a="pos", check_finite=False)
-        except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
-            coef = scipy.linalg.lstsq(A, b, check_finite=False)[0]
-        else:
-            if not np.all(np.isfinite(coef)):
-                coef = scipy.linalg.lstsq(A, b, check_finite=False)[0]
+        A = G.copy()
+        A.flat[:: d + 1] += self._alpha
+        info = 1
+        if self._alpha > 0:
+            _, coef, info = scipy.linalg.lapack.dposv(A, b)  # Cholesky solve
+        if info != 0:
+            # Minimum-norm least squares: eigenvalues below RANK_RTOL times the largest are
+            # rounding noise of a rank-deficient design and count as zero.
+            coef = scipy.linalg.pinvh(A, rtol=RANK_RTOL, check_finite=False) @ b
         coef = coef.T  # (n_targets, d)
         if self.fit_intercept:
             intercept = (self._shift_y + my) - coef @ (self._shift_x + mx)
@@ -141,7 +150,9 @@ class _LeastSquaresUnlearner(MultiOutputMixin, RegressorMixin, Unlearner):
         self._stats = (sw, sx[keep], sy, Sxx[np.ix_(keep, keep)], Sxy[keep])
         self._solve()
         d = len(keep)
-        return Change(d**3 / 3 / (self._store.n_alive * d * d + d**3 / 3), {"features_removed": len(cols)})
+        return Change(
+            d**3 / 3 / (self._store.n_alive * d * d + d**3 / 3), {"features_removed": len(cols)}
+        )
 
 
 @register_method("linear_regression", task="regression")

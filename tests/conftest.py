@@ -1,0 +1,21 @@
+"""Shared test settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "default",
+    deadline=None,
+    max_examples=25,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+# Real datasets live beside the repository (../shared/data) unless UNLEARNKIT_DATA says otherwise.
+os.environ.setdefault(
+    "UNLEARNKIT_DATA", str(Path(__file__).resolve().parents[1].parent / "shared" / "data")
+)
