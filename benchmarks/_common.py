@@ -16,7 +16,10 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-RESULTS = Path(__file__).parent / "results"
+def results_dir() -> Path:
+    """``benchmarks/results``, or ``$UNLEARNKIT_BENCH_RESULTS`` when set."""
+    override = os.environ.get("UNLEARNKIT_BENCH_RESULTS")
+    return Path(override) if override else Path(__file__).parent / "results"
 
 
 def quick() -> bool:
@@ -62,8 +65,9 @@ def write_results(
     name: str, rows: Sequence[dict[str, Any]], *, goal: str, columns: Sequence[str], **extra: Any
 ) -> Path:
     """Write ``benchmarks/results/<name>.json`` and print the rows as a table."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}{'-quick' if quick() else ''}.json"
+    out = results_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}{'-quick' if quick() else ''}.json"
     payload = {"benchmark": name, "goal": goal, "machine": machine(), "rows": list(rows), **extra}
     path.write_text(json.dumps(payload, indent=2, default=float) + "\n")
     table = Table(title=f"{name}: {goal}")

@@ -52,7 +52,7 @@ def run_case(n: int, d: int, ks: tuple[int, ...], rng: np.random.Generator) -> l
 
 def main() -> None:
     rng = np.random.default_rng(0)
-    ns = (10**3, 10**4) if quick() else (10**4, 10**5, 10**6)
+    ns = (5_000, 20_000) if quick() else (10**4, 10**5, 10**6)
     rows = []
     for d in (10, 100):
         for n in ns:
