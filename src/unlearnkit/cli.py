@@ -1,0 +1,613 @@
+"""The ``unlearnkit`` command: fit unlearnable models on tables and make them forget.
+
+Commands
+--------
+``unlearnkit methods [--json]``
+    The registered unlearning methods: name, class, guarantee, request kinds, task, summary.
+``unlearnkit fit DATA --method NAME --target COL --out MODEL [...]``
+    Fit a method on a CSV/TSV or Parquet table (format chosen by the file suffix) and save it.
+    With ``--subject-column COL`` the mapping subject -> sample ids is written beside the model
+    as ``MODEL.subjects.json``, so ``forget --subject`` works later without the data file.
+``unlearnkit forget MODEL (--ids | --ids-file | --subject | --where | --classes | --features |
+--relabel) [--reason R] [--out NEW_MODEL] [--json RESULT.json]``
+    Carry out one forget request and save the model (back to MODEL, atomically, unless
+    ``--out`` is given). Forgotten ids leave the subject file too; a subject with no rows left
+    leaves it altogether. ``--where COL=VALUE`` is evaluated on the model's own training table:
+    its feature columns and the target, named ``y``. Ids are integers when the model was fitted
+    with integer ids, else text.
+``unlearnkit demo [--output-dir DIR] [--requests N]``
+    Run the end-to-end demonstration and write its report.
+``unlearnkit version`` (or ``unlearnkit --version``)
+    Print the version.
+
+Exit codes
+----------
+==  ===========================================================================================
+0   success
+1   unexpected error (a bug or an environment problem; ``unlearnkit --traceback ...`` shows it)
+2   usage error: unknown option, missing argument, malformed ``KEY=VALUE`` in ``--param``,
+    ``--where`` or ``--relabel``, or not exactly one request option given to ``forget``
+3   invalid input or request: any unlearnkit error other than the next (bad parameter value,
+    unknown or already-forgotten sample id, unsupported request kind, unreadable table, ...);
+    the model file is left untouched
+4   a file or dataset was not found (data file, model, ids file, subject file, demo dataset)
+==  ===========================================================================================
+
+Errors print one red line on standard error, without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from unlearnkit import __version__
+from unlearnkit import _cli_io as io
+from unlearnkit.errors import DatasetNotFoundError, InvalidRequestError, UnlearnError
+from unlearnkit.requests import ForgetRequest, Reason
+
+__all__ = [
+    "EXIT_INVALID",
+    "EXIT_NOT_FOUND",
+    "EXIT_OK",
+    "EXIT_UNEXPECTED",
+    "EXIT_USAGE",
+    "app",
+]
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_USAGE = 2
+EXIT_INVALID = 3
+EXIT_NOT_FOUND = 4
+
+_HELP = (
+    "Make trained models forget data: fit an unlearnable model on a table, then forget sample "
+    "ids, a subject's rows, a group, classes, features or wrong labels.\n\n"
+    "[bold]Exit codes[/bold]\n"
+    "0  success\n"
+    "1  unexpected error (rerun as `unlearnkit --traceback ...` for details)\n"
+    "2  usage error: bad option, malformed KEY=VALUE, not exactly one forget request option\n"
+    "3  invalid input or request: bad parameter value, unknown id, unsupported request, "
+    "unreadable table (the model file is left untouched)\n"
+    "4  file or dataset not found"
+)
+
+app = typer.Typer(
+    name="unlearnkit",
+    help=_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class _State:
+    traceback = False
+
+
+def _out() -> Console:
+    return Console(highlight=False)
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: int, exc: BaseException | None = None) -> NoReturn:
+    console = _err()
+    if exc is not None and _State.traceback:
+        console.print("".join(traceback.format_exception(exc)), end="", markup=False, style="dim")
+    text = " ".join(message.split())
+    console.print(f"[bold red]error:[/bold red] [red]{escape(text)}[/red]")
+    raise typer.Exit(code)
+
+
+def _describe_os_error(exc: OSError) -> str:
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.strerror}: {exc.filename!s}"
+    return str(exc)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn exceptions into one red line on stderr and the documented exit code."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, typer.TyperException):
+        raise
+    except (DatasetNotFoundError, FileNotFoundError) as exc:
+        _fail(_describe_os_error(exc), EXIT_NOT_FOUND, exc)
+    except UnlearnError as exc:
+        _fail(str(exc), EXIT_INVALID, exc)
+    except OSError as exc:
+        _fail(_describe_os_error(exc), EXIT_UNEXPECTED, exc)
+    except Exception as exc:
+        _fail(
+            f"unexpected {type(exc).__name__}: {exc} "
+            "(rerun as `unlearnkit --traceback ...` for details)",
+            EXIT_UNEXPECTED,
+            exc,
+        )
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"unlearnkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+    show_traceback: Annotated[
+        bool,
+        typer.Option("--traceback", help="Print the full traceback when a command fails."),
+    ] = False,
+) -> None:
+    """Make trained models forget data."""
+    _State.traceback = show_traceback
+
+
+# -- methods ------------------------------------------------------------------------------
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return repr(value)
+
+
+@app.command()
+def methods(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the methods as a JSON list instead of a table.")
+    ] = False,
+) -> None:
+    """List the registered unlearning methods and what each guarantees."""
+    from unlearnkit.registry import methods as registry
+
+    with _errors():
+        rows = [
+            {
+                "name": name,
+                "class": f"{info.cls.__module__}.{info.cls.__qualname__}",
+                "guarantee": info.guarantee.to_dict() | {"label": str(info.guarantee)},
+                "request_kinds": sorted(info.request_kinds),
+                "task": info.task,
+                "summary": info.summary,
+                "params": _jsonable(info.params),
+            }
+            for name, info in registry
+        ]
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+            return
+        table = Table(title="unlearnkit methods", title_justify="left")
+        table.add_column("name", no_wrap=True)
+        table.add_column("class", overflow="fold")
+        table.add_column("guarantee", overflow="fold")
+        table.add_column("request kinds")
+        table.add_column("task", overflow="fold")
+        table.add_column("summary", ratio=1)
+        for row in rows:
+            table.add_row(
+                f"[bold]{escape(row['name'])}[/bold]",
+                escape(row["class"].rsplit(".", 1)[-1]),
+                escape(row["guarantee"]["label"]),
+                escape(", ".join(row["request_kinds"])),
+                escape(row["task"]),
+                escape(row["summary"]),
+            )
+        _out().print(table)
+
+
+# -- fit ----------------------------------------------------------------------------------
+@app.command()
+def fit(
+    data: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DATA", help="Training table: .csv, .tsv (optionally .gz) or .parquet."
+        ),
+    ],
+    method: Annotated[
+        str, typer.Option("--method", "-m", help="Registered method (see `unlearnkit methods`).")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to save the fitted model.")],
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target", "-t", help="Target column (required except for clustering methods)."
+        ),
+    ] = None,
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            "--id-column", help="Column of unique sample ids (default: row numbers 0..n-1)."
+        ),
+    ] = None,
+    subject_column: Annotated[
+        str | None,
+        typer.Option(
+            "--subject-column",
+            help="Column naming each row's data subject; saved as MODEL.subjects.json.",
+        ),
+    ] = None,
+    features: Annotated[
+        str | None,
+        typer.Option(
+            "--features", help="Comma-separated feature columns (default: all other columns)."
+        ),
+    ] = None,
+    drop: Annotated[
+        str | None,
+        typer.Option("--drop", help="Comma-separated columns to leave out of the features."),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            help="Method parameter KEY=VALUE (repeatable); values parse as int, float, bool, "
+            "None or text.",
+        ),
+    ] = None,
+    weight_column: Annotated[
+        str | None, typer.Option("--weight-column", help="Column of sample weights.")
+    ] = None,
+) -> None:
+    """Fit an unlearnable model on a table and save it.
+
+    Feature columns must be numeric; the sample ids (--id-column) are what `forget` names.
+    """
+    params = io.parse_params(param)
+    feature_list = io.split_list(features) if features is not None else None
+    drop_list = io.split_list(drop) if drop is not None else []
+    from unlearnkit.data import Samples
+    from unlearnkit.registry import methods as registry
+
+    err = _err()
+    with _errors():
+        info = registry.get(method)
+        if target is None and info.task != "clustering":
+            raise typer.BadParameter(
+                f"method {method!r} is a {info.task} method and needs a target column.",
+                param_hint="--target",
+            )
+        model = info.create(**params)
+        model._validate_params()  # fail on a bad value before reading a large file
+        frame = io.read_table(data, err)
+        reserved = (target, id_column, subject_column, weight_column)
+        columns = io.select_features(
+            frame, reserved=reserved, features=feature_list, drop=drop_list
+        )
+        samples = Samples.from_frame(
+            frame,
+            target=target,
+            id_column=id_column,
+            subject_column=subject_column,
+            feature_columns=columns,
+            name=data.name,
+        )
+        fit_kwargs: dict[str, Any] = {"sample_ids": samples.ids}
+        if weight_column is not None:
+            fit_kwargs["sample_weight"] = frame[weight_column].to_numpy()
+        with err.status(f"Fitting {method} on {len(samples):,} rows x {len(columns):,} features"):
+            model.fit(samples.X, samples.y, **fit_kwargs)
+            saved = model.save(out)
+        mapping = (
+            io.subjects_from_column(samples.subjects, samples.ids)
+            if samples.subjects is not None
+            else None
+        )
+        subject_file = io.write_subjects(saved, subject_column, mapping)
+
+        table = Table(title=f"Fitted {method}", title_justify="left", show_header=False)
+        table.add_column("field", style="bold")
+        table.add_column("value", overflow="fold")
+        table.add_row("data", escape(str(data)))
+        table.add_row("rows", f"{model.n_samples_:,}")
+        table.add_row(
+            "features",
+            escape(f"{len(columns)}: {', '.join(columns[:12])}")
+            + (", ..." if len(columns) > 12 else ""),
+        )
+        table.add_row("target", escape(str(target)))
+        table.add_row("method", escape(f"{method} ({type(model).__name__})"))
+        table.add_row("guarantee", escape(str(model.guarantee)))
+        table.add_row("fingerprint", model.fingerprint())
+        table.add_row("model", escape(str(saved)))
+        if subject_file is not None and mapping is not None:
+            table.add_row("subjects", escape(f"{len(mapping):,} in {subject_file}"))
+        _out().print(table)
+
+
+# -- forget -------------------------------------------------------------------------------
+_REQUEST_OPTIONS = (
+    "--ids",
+    "--ids-file",
+    "--subject",
+    "--where",
+    "--classes",
+    "--features",
+    "--relabel",
+)
+
+
+def _load_model(path: Path) -> Any:
+    from unlearnkit.base import Unlearner
+    from unlearnkit.persistence import load
+
+    if not path.is_file():
+        raise FileNotFoundError(f"Model file {str(path)!r} does not exist; check the path.")
+    model: Any = load(path)
+    if not isinstance(model, Unlearner):
+        raise InvalidRequestError(
+            f"{str(path)!r} holds a {type(model).__name__}, not an unlearnkit model."
+        )
+    return model
+
+
+def _build_request(
+    model: Any,
+    model_path: Path,
+    *,
+    ids: str | None,
+    ids_file: Path | None,
+    subject: str | None,
+    where: list[tuple[str, str]],
+    classes: str | None,
+    features: str | None,
+    relabel: list[tuple[str, str]],
+    reason: Reason | None,
+) -> ForgetRequest:
+    extra: dict[str, Any] = {} if reason is None else {"reason": reason}
+    integer_ids = model.sample_ids_.dtype.kind in "iu"
+    labels = getattr(model, "classes_", None)
+    if ids is not None or ids_file is not None:
+        tokens = io.split_list(ids) if ids is not None else io.read_id_tokens(ids_file)  # type: ignore[arg-type]
+        if not tokens:
+            raise InvalidRequestError("No sample ids were given; name at least one id.")
+        return ForgetRequest.items([io.coerce_id(t, integer_ids) for t in tokens], **extra)
+    if subject is not None:
+        _, mapping = io.read_subjects(model_path)
+        if subject not in mapping:
+            raise InvalidRequestError(
+                f"Subject {subject!r} has no samples in this model: it was never in the "
+                "training data or its rows were already forgotten."
+            )
+        return ForgetRequest.items(mapping[subject], subject=subject, **extra)
+    if where:
+        condition: dict[str, list[Any]] = {}
+        for column, value in where:
+            condition.setdefault(column, []).append(io.coerce_where_value(column, value, labels))
+        return ForgetRequest.group(
+            {c: v[0] if len(v) == 1 else v for c, v in condition.items()}, **extra
+        )
+    if classes is not None:
+        return ForgetRequest.classes(
+            [io.coerce_label(t, labels) for t in io.split_list(classes)], **extra
+        )
+    if features is not None:
+        names = getattr(model, "feature_names_in_", None)
+        known = None if names is None else [str(n) for n in names]
+        return ForgetRequest.features(
+            [io.coerce_feature(t, known) for t in io.split_list(features)], **extra
+        )
+    new_labels: dict[Hashable, Any] = {}
+    for sample_id, label in relabel:
+        key = io.coerce_id(sample_id, integer_ids)
+        if key in new_labels:
+            raise InvalidRequestError(f"Sample id {key!r} is relabelled twice; give it once.")
+        new_labels[key] = io.coerce_label(label, labels)
+    return ForgetRequest.relabel(new_labels, **extra)
+
+
+def _result_table(result: Any, saved: Path) -> Table:
+    table = Table(title="Unlearning result", title_justify="left", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    table.add_row("request id", result.request_id)
+    table.add_row("kind", result.kind)
+    table.add_row("reason", escape(str(result.reason)))
+    if result.subject is not None:
+        table.add_row("subject", escape(result.subject))
+    table.add_row("removed", f"{len(result.removed_ids):,} samples")
+    if result.relabeled_ids:
+        table.add_row("relabelled", f"{len(result.relabeled_ids):,} samples")
+    if result.removed_features:
+        table.add_row("removed features", escape(", ".join(map(str, result.removed_features))))
+    table.add_row("guarantee", escape(str(result.guarantee)))
+    table.add_row("seconds", f"{result.seconds:.6f}")
+    table.add_row("retrained fraction", f"{result.retrained_fraction:.6g}")
+    table.add_row("fingerprint before", result.fingerprint_before)
+    table.add_row("fingerprint after", result.fingerprint_after)
+    table.add_row("model", escape(str(saved)))
+    return table
+
+
+@app.command()
+def forget(
+    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A saved model file.")],
+    ids: Annotated[
+        str | None, typer.Option("--ids", help="Comma-separated sample ids to forget.")
+    ] = None,
+    ids_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ids-file",
+            help="File of sample ids, one per line or comma-separated ('-' reads stdin).",
+        ),
+    ] = None,
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            "--subject", help="Forget every row of this subject (needs MODEL.subjects.json)."
+        ),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            help="Forget rows where COL=VALUE (repeatable: different columns must all hold, "
+            "repeated columns match any value). Columns are the model's features and `y`.",
+        ),
+    ] = None,
+    classes: Annotated[
+        str | None,
+        typer.Option("--classes", help="Comma-separated class labels to remove from the model."),
+    ] = None,
+    features: Annotated[
+        str | None,
+        typer.Option("--features", help="Comma-separated feature columns (names or positions)."),
+    ] = None,
+    relabel: Annotated[
+        list[str] | None,
+        typer.Option("--relabel", help="Correct a label: ID=LABEL (repeatable)."),
+    ] = None,
+    reason: Annotated[
+        Reason | None,
+        typer.Option(
+            "--reason",
+            case_sensitive=False,
+            help="Why (default: privacy; usability for --classes; poison for --relabel).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Save the new model here instead of over MODEL."),
+    ] = None,
+    json_out: Annotated[
+        str | None,
+        typer.Option(
+            "--json", metavar="RESULT.json", help="Write the result as JSON ('-' for stdout)."
+        ),
+    ] = None,
+) -> None:
+    """Forget data from a saved model; give exactly one request option.
+
+    The model is saved back to MODEL (atomically) or to --out. On any error it is untouched.
+    """
+    given = [
+        name
+        for name, value in zip(
+            _REQUEST_OPTIONS,
+            (ids, ids_file, subject, where, classes, features, relabel),
+            strict=True,
+        )
+        if value
+    ]
+    if len(given) != 1:
+        raise typer.BadParameter(
+            f"give exactly one of {', '.join(_REQUEST_OPTIONS)}"
+            + (f" (got {', '.join(given)})." if given else "."),
+            param_hint="request",
+        )
+    where_pairs = io.parse_assignments(where, "--where")
+    relabel_pairs = io.parse_assignments(relabel, "--relabel")
+
+    with _errors():
+        model = _load_model(model_path)
+        request = _build_request(
+            model,
+            model_path,
+            ids=ids,
+            ids_file=ids_file,
+            subject=subject,
+            where=where_pairs,
+            classes=classes,
+            features=features,
+            relabel=relabel_pairs,
+            reason=reason,
+        )
+        subject_file = io.subjects_path(model_path)
+        subject_column, mapping = (
+            io.read_subjects(model_path) if subject_file.is_file() else (None, None)
+        )
+        with _err().status(f"Unlearning ({request.kind} request)"):
+            result = model.unlearn(request)
+        target = out if out is not None else model_path
+        saved = model.save(target)
+        if mapping is not None:
+            mapping = io.update_subjects(mapping, result.removed_ids)
+        io.write_subjects(saved, subject_column, mapping)
+        payload = json.dumps(result.to_dict(), indent=2)
+        if json_out == "-":
+            typer.echo(payload)
+            _err().print(_result_table(result, saved))
+            return
+        if json_out is not None:
+            json_path = Path(json_out)
+            json_path.parent.mkdir(parents=True, exist_ok=True)
+            json_path.write_text(payload + "\n")
+        _out().print(_result_table(result, saved))
+        if json_out is not None:
+            _out().print(f"Result written to {escape(json_out)}")
+
+
+# -- demo and version ---------------------------------------------------------------------
+@app.command()
+def demo(
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", "-o", help="Where the report goes (default: chosen by demo)."),
+    ] = None,
+    requests: Annotated[
+        int, typer.Option("--requests", "-n", min=1, help="Number of forget requests to run.")
+    ] = 20,
+    random_state: Annotated[
+        int, typer.Option("--random-state", help="Seed of the demonstration.")
+    ] = 0,
+) -> None:
+    """Run the end-to-end demonstration on a real dataset and write its HTML + JSON report."""
+    console = _out()
+    with _errors():
+        from unlearnkit.demo import run_demo
+
+        report = run_demo(
+            output_dir, n_requests=requests, random_state=random_state, console=console
+        )
+        table = Table(title="Demo report", title_justify="left", show_header=False)
+        table.add_column("field", style="bold")
+        table.add_column("value", overflow="fold")
+        table.add_row("JSON", escape(str(report.json_path)))
+        table.add_row("HTML", escape(str(report.html_path)))
+        for key, value in report.summary.items():
+            if isinstance(value, (str, int, float, bool)) or value is None:
+                table.add_row(escape(str(key)), escape(str(value)))
+        console.print(table)
+
+
+@app.command()
+def version() -> None:
+    """Print the unlearnkit version."""
+    typer.echo(f"unlearnkit {__version__}")
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m unlearnkit.cli`
+    app(prog_name="unlearnkit")
