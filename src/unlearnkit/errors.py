@@ -121,8 +121,8 @@ class EmptiesClassError(InvalidRequestError):
         self.labels = list(labels)
         super().__init__(
             f"This request removes every training sample of class(es) {preview(self.labels)}. "
-            f"To drop the class from the model, send ForgetRequest.classes({self.labels!r}) "
-            "instead; otherwise keep at least one sample of each class."
+            "To drop a class from the model, send a 'classes' request for it instead; "
+            "otherwise keep at least one sample of each class."
         )
 
 

@@ -2,7 +2,8 @@
 
 A model file is a one-line JSON header (format version, unlearnkit version, class) followed by a
 pickle of the estimator, its training rows included: the rows are what later erasures remove.
-Only load files you trust, as with any pickle.
+Only load files you trust, as with any pickle. Files are created readable by their owner only
+(mode 0600), whatever the umask: they hold personal training data.
 
 Examples
 --------

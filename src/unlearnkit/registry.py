@@ -104,7 +104,9 @@ datasets: Registry[Callable[..., Any]] = Registry("dataset", modules=("unlearnki
 def register_method(name: str, *, task: str) -> Callable[[type[T]], type[T]]:
     """Class decorator adding an unlearner to :data:`methods`.
 
-    ``task`` is ``"regression"``, ``"classification"`` or ``"clustering"``.
+    ``task`` is ``"regression"``, ``"classification"`` or ``"clustering"``. The guarantee
+    listed is that of the class with default parameters (certified methods may expose it as a
+    property of their epsilon and delta).
     """
 
     def decorate(cls: type[T]) -> type[T]:
@@ -119,7 +121,7 @@ def register_method(name: str, *, task: str) -> Callable[[type[T]], type[T]]:
             MethodInfo(
                 name=name,
                 cls=cls,
-                guarantee=cls.guarantee,  # type: ignore[attr-defined]
+                guarantee=cls().guarantee,  # type: ignore[attr-defined]
                 request_kinds=frozenset(cls.supported_requests),  # type: ignore[attr-defined]
                 task=task,
                 summary=doc[0] if doc else "",
