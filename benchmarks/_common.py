@@ -16,6 +16,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+
 def results_dir() -> Path:
     """``benchmarks/results``, or ``$UNLEARNKIT_BENCH_RESULTS`` when set."""
     override = os.environ.get("UNLEARNKIT_BENCH_RESULTS")
@@ -30,15 +31,15 @@ def quick() -> bool:
 def best_time(fn: Callable[[], Any], repeat: int = 3) -> float:
     """Minimum wall-clock seconds of ``repeat`` calls of ``fn`` (garbage collection paused)."""
     times = []
-    for _ in range(repeat):
-        gc.collect()
-        gc.disable()
-        try:
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(repeat):
             start = time.perf_counter()
             fn()
             times.append(time.perf_counter() - start)
-        finally:
-            gc.enable()
+    finally:
+        gc.enable()
     return min(times)
 
 

@@ -199,3 +199,15 @@ def test_registry_lists_methods_with_their_contract():
 def test_all_errors_share_one_base():
     for error in (AlreadyForgottenError([1]), DuplicateIdError([1]), NotFittedError(object())):
         assert isinstance(error, UnlearnError)
+
+
+def test_refit_on_bad_input_keeps_the_fitted_model(data):
+    X, y = data
+    model = RidgeUnlearner().fit(X, y)
+    before = model.fingerprint()
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(DataValidationError):
+        model.fit(bad, y)
+    assert model.fingerprint() == before
+    assert model.n_samples_ == 60

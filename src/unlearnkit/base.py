@@ -376,13 +376,23 @@ class Unlearner(BaseEstimator):
     def _start_fit(
         self, X: Any, y: Any, sample_ids: Any, sample_weight: Any
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """Validate parameters and data, reset fitted state and store the training rows."""
+        """Validate parameters and data, reset fitted state and store the training rows.
+
+        Invalid parameters or data raise before anything changes: a fitted model that is
+        refitted on bad input stays the model it was.
+        """
         self._validate_params()
+        snapshot = dict(self.__dict__)
         for key in [k for k in self.__dict__ if k.endswith("_") and not k.startswith("__")]:
             del self.__dict__[key]
-        Xv, yv = self._check_rows(X, y, reset=True)
-        ids = make_ids(sample_ids, len(Xv))
-        w = self._check_weights(sample_weight, Xv)
+        try:
+            Xv, yv = self._check_rows(X, y, reset=True)
+            ids = make_ids(sample_ids, len(Xv))
+            w = self._check_weights(sample_weight, Xv)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(snapshot)
+            raise
         self._store = RowStore(Xv, yv, w, ids)
         if yv is not None and is_classifier(self):
             self._label_counts = _add_counts({}, yv, +1)
@@ -429,19 +439,6 @@ class Unlearner(BaseEstimator):
         if "feature_names_in_" in state:
             state["feature_names_in_"] = np.delete(state["feature_names_in_"], cols)
 
-    def _training_table(self) -> pd.DataFrame:
-        rows = self._store.retained()
-        names = getattr(self, "feature_names_in_", None)
-        X = self._store.X[rows]
-        columns = (
-            [str(c) for c in names] if names is not None else [f"x{j}" for j in range(X.shape[1])]
-        )
-        frame = pd.DataFrame(X, columns=columns)
-        if self._store.y is not None and self._store.y.ndim == 1:
-            frame["y"] = self._store.y[rows]
-        frame.index = pd.Index(self._store.ids[rows], name="id")
-        return frame
-
     # -- request application ---------------------------------------------------------------
     def _apply(
         self, req: ForgetRequest, data: Samples | None
@@ -473,8 +470,8 @@ class Unlearner(BaseEstimator):
             if data is not None:
                 ids = data.resolve(req)
             else:
-                table = self._training_table()
-                ids = tuple(table.index[evaluate_condition(req.where, table)].tolist())
+                source = _TrainingColumns(self)
+                ids = tuple(source.ids[evaluate_condition(req.where, source)].tolist())
             if not ids:
                 raise InvalidRequestError(
                     "The group condition matches no sample the model holds; nothing to forget."
@@ -564,6 +561,43 @@ class Unlearner(BaseEstimator):
     def _forget_features(self, cols: np.ndarray) -> Change:
         """Remove input columns ``cols``; the model becomes one trained without them."""
         raise UnsupportedRequestError(self, "features", self.supported_requests)
+
+
+class _TrainingColumns:
+    """The retained training rows of an unlearner as a :class:`~unlearnkit.data.ConditionSource`.
+
+    Columns are the features (by name, or ``x0, x1, ...``) and ``y``.
+    """
+
+    def __init__(self, model: Unlearner) -> None:
+        store = model._store
+        self.rows = store.retained()
+        self.ids = store.ids[self.rows]
+        self._X = store.X
+        self._y = store.y if store.y is not None and store.y.ndim == 1 else None
+        names = getattr(model, "feature_names_in_", None)
+        self._names = (
+            [str(c) for c in names]
+            if names is not None
+            else [f"x{j}" for j in range(store.X.shape[1])]
+        )
+
+    def column(self, name: str) -> np.ndarray | None:
+        if name == "y" and self._y is not None:
+            return np.asarray(self._y[self.rows])
+        if name in self._names:
+            return np.asarray(self._X[self.rows, self._names.index(name)])
+        return None
+
+    def column_names(self) -> list[str]:
+        return self._names + (["y"] if self._y is not None else [])
+
+    def table(self) -> pd.DataFrame:
+        frame = pd.DataFrame(self._X[self.rows], columns=self._names)
+        if self._y is not None:
+            frame["y"] = self._y[self.rows]
+        frame.index = pd.Index(self.ids, name="id")
+        return frame
 
 
 def _add_counts(

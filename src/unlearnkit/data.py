@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,7 @@ import pandas as pd
 from unlearnkit.errors import DataValidationError, InvalidRequestError, UnknownIdError, preview
 from unlearnkit.requests import ForgetRequest, normalize_ids
 
-__all__ = ["Samples"]
+__all__ = ["ConditionSource", "Samples", "evaluate_condition"]
 
 
 @dataclass
@@ -163,6 +163,28 @@ class Samples:
         frame.index = pd.Index(self.ids, name="id")
         return frame
 
+    def column(self, name: str) -> np.ndarray | None:
+        """One column of :meth:`table` without building the table (None if absent)."""
+        if name == "subject" and self.subjects is not None:
+            return np.asarray(self.subjects)
+        if self.groups is not None and name in self.groups.columns:
+            return self.groups[name].to_numpy()
+        if name == "y" and self.y is not None and self.y.ndim == 1:
+            return np.asarray(self.y)
+        names = self.feature_names
+        if name in names:
+            j = names.index(name)
+            return (
+                self.X.iloc[:, j].to_numpy()
+                if isinstance(self.X, pd.DataFrame)
+                else np.asarray(self.X[:, j])
+            )
+        return None
+
+    def column_names(self) -> list[str]:
+        """The columns group conditions may name."""
+        return [str(c) for c in self.table().columns]
+
     def rows(self, ids: Iterable[Any]) -> np.ndarray:
         """Row positions of ``ids``; unknown ids raise :class:`UnknownIdError`."""
         ids = normalize_ids(ids)
@@ -215,27 +237,48 @@ class Samples:
                     f"known labels are {preview(np.unique(self.y), 12)}."
                 )
         else:
-            mask = evaluate_condition(request.where, self.table())
+            mask = evaluate_condition(request.where, self)
         return tuple(self.ids[mask].tolist())
 
 
-def evaluate_condition(where: Any, table: pd.DataFrame) -> np.ndarray:
-    """Evaluate a group condition on a sample table, returning a boolean mask."""
+class ConditionSource(Protocol):
+    """What a group condition is evaluated on: named columns, or the whole table."""
+
+    def column(self, name: str) -> np.ndarray | None:
+        """The values of one column, or None when there is no such column."""
+
+    def column_names(self) -> list[str]:
+        """Every column a condition may name."""
+
+    def table(self) -> pd.DataFrame:
+        """The whole table, for callable conditions."""
+
+
+def evaluate_condition(where: Any, source: ConditionSource) -> np.ndarray:
+    """Evaluate a group condition, returning a boolean mask over the source's rows.
+
+    A ``{column: value}`` condition reads only the columns it names; a callable receives the
+    whole table.
+    """
     if isinstance(where, Mapping):
-        mask = np.ones(len(table), dtype=bool)
+        mask: np.ndarray | None = None
         for column, wanted in where.items():
-            if column not in table.columns:
+            values = source.column(column)
+            if values is None:
                 raise InvalidRequestError(
                     f"The group condition names column {column!r}, which the data does not have; "
-                    f"available columns are {preview(table.columns, 12)}."
+                    f"available columns are {preview(source.column_names(), 12)}."
                 )
-            values = (
+            allowed = (
                 list(wanted)
                 if isinstance(wanted, (list, tuple, set, frozenset, np.ndarray))
                 else [wanted]
             )
-            mask &= table[column].isin(values).to_numpy()
+            hit = pd.Series(values).isin(allowed).to_numpy()
+            mask = hit if mask is None else mask & hit
+        assert mask is not None
         return mask
+    table = source.table()
     result = np.asarray(where(table))
     if result.dtype != bool or result.shape != (len(table),):
         raise InvalidRequestError(
