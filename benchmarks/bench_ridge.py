@@ -6,6 +6,9 @@ coefficients, and its cost stays flat as n grows.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import partial
+
 import numpy as np
 from sklearn.linear_model import Ridge
 
@@ -15,6 +18,14 @@ from unlearnkit.exact import RidgeUnlearner
 REPEATS = 10
 
 
+def _unlearn_next(model: RidgeUnlearner, batches: Iterator[list[int]]) -> None:
+    model.unlearn(next(batches))
+
+
+def _refit(X: np.ndarray, y: np.ndarray, out: list[Ridge]) -> None:
+    out.append(Ridge(alpha=1.0).fit(X, y))
+
+
 def run_case(n: int, d: int, ks: tuple[int, ...], rng: np.random.Generator) -> list[dict]:
     X = rng.normal(size=(n, d))
     y = X @ rng.normal(size=d) + rng.normal(size=n)
@@ -22,17 +33,16 @@ def run_case(n: int, d: int, ks: tuple[int, ...], rng: np.random.Generator) -> l
     rows = []
     next_row = 0
     for k in ks:
-        batches = [np.arange(next_row + i * k, next_row + (i + 1) * k) for i in range(REPEATS)]
+        batches = iter(
+            [np.arange(next_row + i * k, next_row + (i + 1) * k).tolist() for i in range(REPEATS)]
+        )
         next_row += REPEATS * k
-        pending = iter(batches)
-        unlearn_s = best_time(lambda: model.unlearn(next(pending).tolist()), repeat=REPEATS)
+        unlearn_s = best_time(partial(_unlearn_next, model, batches), repeat=REPEATS)
         keep = np.ones(n, dtype=bool)
         keep[:next_row] = False
-        X_keep, y_keep = X[keep], y[keep]
         reference: list[Ridge] = []
-        refit_s = best_time(
-            lambda: reference.append(Ridge(alpha=1.0).fit(X_keep, y_keep)), repeat=2 if n >= 10**6 else 3
-        )
+        refit = partial(_refit, X[keep], y[keep], reference)
+        refit_s = best_time(refit, repeat=2 if n >= 10**6 else 3)
         ref = reference[-1]
         max_rel = float(np.max(np.abs(model.coef_ - ref.coef_)) / np.max(np.abs(ref.coef_)))
         rows.append(
@@ -62,9 +72,7 @@ def main() -> None:
         for k in (1, 100):
             times = {r["n"]: r["unlearn_s"] for r in rows if r["d"] == d and r["k"] == k}
             flat[f"d={d},k={k}"] = times[max(ns)] / times[min(ns)]
-    target = next(
-        (r for r in rows if r["n"] == 10**6 and r["d"] == 100 and r["k"] == 1), None
-    )
+    target = next((r for r in rows if r["n"] == 10**6 and r["d"] == 100 and r["k"] == 1), None)
     write_results(
         "ridge",
         rows,

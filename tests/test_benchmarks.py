@@ -6,9 +6,8 @@ import json
 import pkgutil
 from pathlib import Path
 
-import pytest
-
 import benchmarks
+import pytest
 from benchmarks.__main__ import main as run_benchmarks
 
 NAMES = sorted(

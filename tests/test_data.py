@@ -5,7 +5,12 @@ import pandas as pd
 import pytest
 
 from unlearnkit.data import Samples
-from unlearnkit.errors import DataValidationError, DuplicateIdError, InvalidRequestError, UnknownIdError
+from unlearnkit.errors import (
+    DataValidationError,
+    DuplicateIdError,
+    InvalidRequestError,
+    UnknownIdError,
+)
 from unlearnkit.requests import ForgetRequest
 
 
