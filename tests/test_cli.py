@@ -622,7 +622,6 @@ def test_demo_rejects_zero_requests():
 
 @pytest.mark.slow
 def test_demo_end_to_end(tmp_path):
-    pytest.importorskip("unlearnkit.demo")
     result = invoke("demo", "--output-dir", tmp_path, "--requests", "2")
     assert result.exit_code == 0, result.output
     reports = sorted(p.suffix for p in tmp_path.rglob("*") if p.suffix in (".json", ".html"))

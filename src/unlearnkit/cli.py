@@ -592,15 +592,8 @@ def demo(
         report = run_demo(
             output_dir, n_requests=requests, random_state=random_state, console=console
         )
-        table = Table(title="Demo report", title_justify="left", show_header=False)
-        table.add_column("field", style="bold")
-        table.add_column("value", overflow="fold")
-        table.add_row("JSON", escape(str(report.json_path)))
-        table.add_row("HTML", escape(str(report.html_path)))
-        for key, value in report.summary.items():
-            if isinstance(value, (str, int, float, bool)) or value is None:
-                table.add_row(escape(str(key)), escape(str(value)))
-        console.print(table)
+        console.print(f"[bold]report:[/] {escape(str(report.html_path))}")
+        console.print(f"[bold]json:[/]   {escape(str(report.json_path))}")
 
 
 @app.command()
