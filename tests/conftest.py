@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings
+from threadpoolctl import threadpool_limits
+
+# Tests run two workers on two cores: one BLAS thread each avoids oversubscription, which makes
+# the many small matrix operations of the tests ten times slower.
+threadpool_limits(limits=1)
 
 settings.register_profile(
     "default",

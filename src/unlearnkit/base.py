@@ -230,17 +230,30 @@ class Unlearner(BaseEstimator):
         )
 
     def partial_fit(
-        self, X: Any, y: Any = None, *, sample_ids: Any = None, sample_weight: Any = None
+        self,
+        X: Any,
+        y: Any = None,
+        classes: Any = None,
+        *,
+        sample_ids: Any = None,
+        sample_weight: Any = None,
     ) -> Self:
         """Add samples without retraining; the first call is :meth:`fit`.
 
-        New ids must not have been used before; when omitted, integer ids continue after the
-        largest one in use.
+        Parameters
+        ----------
+        X, y, sample_ids, sample_weight
+            As in ``fit``. New ids must not have been used before; when omitted, integer ids
+            continue after the largest one in use.
+        classes : array-like, optional
+            Classifiers only, accepted as in scikit-learn. The model's classes are those with
+            training rows, so ``classes`` must name exactly the labels of ``y`` on the first
+            call and exactly ``classes_`` afterwards.
         """
+        if classes is not None:
+            self._check_partial_fit_classes(classes, y)
         if not self._is_fitted():
             return self.fit(X, y, sample_ids=sample_ids, sample_weight=sample_weight)
-        if not hasattr(self, "_add_rows"):
-            raise UnsupportedRequestError(self, "partial_fit", self.supported_requests)
         Xv, yv = self._check_rows(X, y, reset=False)
         if sample_ids is None:
             if self._store.ids.dtype == object:
@@ -276,6 +289,24 @@ class Unlearner(BaseEstimator):
             self.__dict__.update(snapshot)
             raise
         return self
+
+    def _check_partial_fit_classes(self, classes: Any, y: Any) -> None:
+        if not is_classifier(self):
+            raise DataValidationError(
+                f"{type(self).__name__} is not a classifier; call partial_fit without classes."
+            )
+        wanted = np.unique(np.asarray(classes))
+        if self._is_fitted():
+            have, where = np.asarray(self.classes_), "the model's classes_"
+        else:
+            have = np.unique(np.asarray(y))
+            where = "the labels of y (every class needs a training row)"
+        if len(wanted) != len(have) or not np.all(wanted == have):
+            raise DataValidationError(
+                f"classes={preview(wanted.tolist(), 12)} differs from {where}, "
+                f"{preview(have.tolist(), 12)}. Pass classes=None or the same labels; to add a "
+                "class, refit the model."
+            )
 
     @property
     def sample_ids_(self) -> np.ndarray:

@@ -97,7 +97,9 @@ class MethodInfo:
         return self.cls(**params)
 
 
-methods: Registry[MethodInfo] = Registry("method", modules=("unlearnkit.exact",))
+methods: Registry[MethodInfo] = Registry(
+    "method", modules=("unlearnkit.exact", "unlearnkit.certified")
+)
 datasets: Registry[Callable[..., Any]] = Registry("dataset", modules=("unlearnkit.datasets",))
 
 

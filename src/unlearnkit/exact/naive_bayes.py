@@ -135,46 +135,6 @@ class _NaiveBayesUnlearner(ClassifierMixin, Unlearner, metaclass=ABCMeta):
             raise
         return self
 
-    def partial_fit(
-        self,
-        X: Any,
-        y: Any = None,
-        classes: Any = None,
-        *,
-        sample_ids: Any = None,
-        sample_weight: Any = None,
-    ) -> Self:
-        """Add rows without refitting; the first call is :meth:`fit`.
-
-        Parameters
-        ----------
-        X, y, sample_ids, sample_weight
-            As in :meth:`fit`; new ids must not have been used before.
-        classes : array-like, optional
-            Accepted for scikit-learn compatibility. The model's classes are those with
-            training rows, so ``classes`` must name exactly the labels of ``y`` on the first
-            call and exactly ``classes_`` afterwards.
-
-        Returns
-        -------
-        self
-        """
-        if classes is not None and y is not None:
-            wanted = np.unique(np.asarray(classes))
-            if self._is_fitted():
-                have = self.classes_
-                where = "the model's classes_"
-            else:
-                have = np.unique(np.asarray(y))
-                where = "the labels of y (every class needs a training row)"
-            if len(wanted) != len(have) or not np.all(wanted == have):
-                raise DataValidationError(
-                    f"classes={_preview(wanted.tolist(), 12)} differs from {where}, "
-                    f"{_preview(have.tolist(), 12)}. Pass classes=None or the same labels; to "
-                    "add a class, refit the model."
-                )
-        return super().partial_fit(X, y, sample_ids=sample_ids, sample_weight=sample_weight)
-
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row of ``X``."""
         jll = self._joint_log_likelihood(self._check_X(X))

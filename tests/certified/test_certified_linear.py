@@ -1,0 +1,575 @@
+"""Certified removal (Guo et al. 2020): the theory is checked, not only the code.
+
+The gradient residuals are recomputed here from scratch, on the retained rows, from the public
+weights and the model's noise vector, independently of the model's own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import expit
+from sklearn.base import clone
+
+from unlearnkit.certified import (
+    CertifiedLogisticRegression,
+    CertifiedRidge,
+    RemovalAccountant,
+    gaussian_constant,
+)
+from unlearnkit.certified import _newton as newton
+from unlearnkit.checks import check_unlearning_atomic, check_unlearning_input_validation
+from unlearnkit.errors import (
+    BudgetExhaustedError,
+    DataValidationError,
+    InvalidParameterError,
+    UnknownIdError,
+)
+from unlearnkit.guarantees import Guarantee
+from unlearnkit.registry import methods
+from unlearnkit.requests import ForgetRequest
+
+
+# -- data ---------------------------------------------------------------------------------------
+def unit_rows(X: np.ndarray) -> np.ndarray:
+    return X / np.linalg.norm(X, axis=1).max()
+
+
+def binary_data(seed: int, n: int = 240, d: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * rng.uniform(0.3, 2.0, size=d)
+    y = (X @ rng.normal(size=d) + 0.5 * rng.normal(size=n) > 0).astype(int)
+    return unit_rows(X), y
+
+
+def multiclass_data(seed: int, n: int = 240, d: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    X = rng.normal(scale=1.5, size=(3, d))[y] + rng.normal(size=(n, d))
+    return unit_rows(X), y
+
+
+def adversarial_data(seed: int, n: int = 240, d: int = 6) -> tuple[np.ndarray, np.ndarray, list]:
+    """A bulk with little spread along the last axis plus a few mislabeled points of norm 1
+    along it: the highest-leverage rows a removal can meet."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    X[:, -1] *= 0.01
+    y = (X[:, 0] > 0).astype(int)
+    X = 0.5 * X / np.linalg.norm(X, axis=1).max()
+    outliers = np.arange(6)
+    X[outliers] = 0.0
+    X[outliers, -1] = np.where(outliers % 2 == 0, 1.0, -1.0)
+    X[outliers, 0] = 0.05 * np.where(outliers % 2 == 0, -1.0, 1.0)
+    X[outliers] /= np.linalg.norm(X[outliers], axis=1, keepdims=True)
+    y[outliers] = (X[outliers, 0] < 0).astype(int)  # against the bulk's rule
+    return X, y, outliers.tolist()
+
+
+# -- independent recomputation of the paper's quantities ----------------------------------------
+def design(model, X: np.ndarray) -> np.ndarray:
+    if model.fit_intercept:
+        return np.hstack([X, np.full((len(X), 1), model.intercept_scaling)])
+    return X
+
+
+def weights(model) -> np.ndarray:
+    """The (heads, p) weights from the public coef_ / intercept_."""
+    coef = np.atleast_2d(model.coef_)
+    if not model.fit_intercept:
+        return coef
+    icpt = np.atleast_1d(model.intercept_) / model.intercept_scaling
+    return np.hstack([coef, icpt[:, None]])
+
+
+def pm_targets(model, y: np.ndarray) -> np.ndarray:
+    classes = model.classes_
+    if len(classes) == 2:
+        return np.where(y == classes[1], 1.0, -1.0)[:, None]
+    return np.where(y[:, None] == classes[None, :], 1.0, -1.0)
+
+
+def logistic_residual(model, X: np.ndarray, y: np.ndarray) -> float:
+    """||grad L_b(w; D)|| in the paper's scale: sum of losses + lam n/2 ||w||^2 + b.w."""
+    Z, T, W = design(model, X), pm_targets(model, y), weights(model)
+    total = 0.0
+    for k in range(W.shape[0]):
+        m = T[:, k] * (Z @ W[k])
+        g = Z.T @ (-T[:, k] * expit(-m)) + model.lam * len(Z) * W[k] + model._noise[k]
+        total += float(g @ g)
+    return float(np.sqrt(total))
+
+
+def refit_same_noise(model, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The exact minimiser for rows X, y with the model's current noise vector."""
+    W, info = newton.fit_logistic(
+        design(model, X), pm_targets(model, y), model._noise, model.lam, 1e-12, 2000
+    )
+    assert info.grad_norm < 1e-8
+    return W
+
+
+def digest(model) -> str:
+    return hashlib.sha256(pickle.dumps(model.__dict__, protocol=5)).hexdigest()
+
+
+def retained(model, X, y, ids):
+    mask = np.isin(ids, model.sample_ids_)
+    return X[mask], y[mask]
+
+
+# -- (a) the recorded bound always covers the actual residual -----------------------------------
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "adversarial"])
+@pytest.mark.parametrize("solver", ["auto", "exact residual", "cached Hessian"])
+def test_actual_gradient_residual_never_exceeds_the_recorded_bound(seed, kind, solver, monkeypatch):
+    """Every way a step can be solved is bounded: cached Hessian (its staleness bounded and
+    charged), exact residual with refinement, refreshed Hessian, retrain."""
+    if solver == "exact residual":
+        monkeypatch.setattr(newton, "EXACT_PASSES", -1.0)
+    elif solver == "cached Hessian":
+        monkeypatch.setattr(newton, "EXACT_PASSES", np.inf)
+    outliers: list = []
+    if kind == "binary":
+        X, y = binary_data(seed)
+    elif kind == "multiclass":
+        X, y = multiclass_data(seed)
+    else:
+        X, y, outliers = adversarial_data(seed)
+    ids = np.arange(len(X)) * 3 + 7
+    model = CertifiedLogisticRegression(lam=1e-2, sigma=10.0, random_state=seed)
+    model.fit(X, y, sample_ids=ids)
+    assert logistic_residual(model, X, y) <= model.accountant_.bound
+    rng = np.random.default_rng(seed)
+    order = [ids[i] for i in outliers] + rng.permutation(
+        [i for i in ids if (i - 7) // 3 not in outliers]
+    ).tolist()
+    steps = [[i] for i in order[:40]] + [order[40:45], order[45:57]]
+    newton_steps = 0
+    paths = set()
+    previous = logistic_residual(model, X, y)
+    for request in steps:
+        result = model.unlearn(request)
+        ev = result.evidence
+        Xr, yr = retained(model, X, y, ids)
+        actual = logistic_residual(model, Xr, yr)
+        bound = model.accountant_.bound
+        assert bound == ev["bound_after"]
+        assert actual <= bound, (request, actual, bound)
+        if not ev["retrained"]:
+            # each step on its own: ||r_new|| <= ||r_old|| + ||(H u - Delta) + E|| <= ... + inc
+            assert actual <= previous + ev["bound_increment"], (request, actual, previous, ev)
+            newton_steps += 1
+            if ev["hessian_refreshed"]:  # the Hessian at w: the paper's exact step
+                paths.add("refresh")
+            else:
+                paths.add("exact residual" if ev["exact_residual"] else "cached Hessian")
+        previous = actual
+    assert newton_steps >= 35  # the bound was tested on Newton steps, not only on retrains
+    if solver == "auto":
+        assert "cached Hessian" in paths
+    else:
+        assert solver in paths
+        assert paths - {"refresh"} == {solver}
+    if solver != "cached Hessian":
+        assert "refresh" in paths
+
+
+def test_multiclass_charges_the_papers_bound_summed_over_heads():
+    X, y = multiclass_data(4)
+    model = CertifiedLogisticRegression(lam=1e-2, sigma=10.0, random_state=0).fit(X, y)
+    Z = design(model, X)
+    z_norm = np.linalg.norm(Z, 2)  # spectral norm of the training rows bounds that of Z'
+    row_norm = np.linalg.norm(Z, axis=1).max()
+    W_old = weights(model)
+    result = model.unlearn([5, 6])
+    ev = result.evidence
+    U = weights(model) - W_old
+    Z_kept = np.delete(Z, [5, 6], axis=0)
+    expected = sum(
+        0.25 * row_norm * z_norm * np.linalg.norm(u) * np.linalg.norm(Z_kept @ u) for u in U
+    )  # Corollary 1 with gamma = 1/4, one term per head, added up
+    assert ev["heads"] == 3
+    assert ev["taylor_term"] == pytest.approx(expected, rel=1e-6)
+    parts = ev["taylor_term"] + ev["solve_term"] + ev["rounding_allowance"]
+    assert ev["bound_increment"] == pytest.approx(parts, rel=1e-12)
+    assert ev["bound_after"] == pytest.approx(ev["bound_before"] + ev["bound_increment"])
+    assert model.coef_.shape == (3, X.shape[1])
+    assert model.intercept_.shape == (3,)
+
+
+def test_fit_converges_and_its_residual_starts_the_bound():
+    X, y = binary_data(3)
+    model = CertifiedLogisticRegression(lam=1e-3, sigma=5.0, random_state=1).fit(X, y)
+    actual = logistic_residual(model, X, y)
+    assert model.fit_gradient_norm_ <= model.tol * len(X)
+    # the bound starts at the final gradient norm plus its floating-point allowance
+    bound = model.accountant_.bound
+    assert model.fit_gradient_norm_ <= bound <= model.fit_gradient_norm_ + 1e-9
+    assert actual <= bound
+    assert actual == pytest.approx(model.fit_gradient_norm_, rel=1e-3, abs=1e-11)
+
+
+def test_a_fit_whose_residual_exceeds_the_whole_budget_is_refused():
+    X, y = binary_data(3)
+    model = CertifiedLogisticRegression(sigma=1e-12, tol=1e-3, random_state=0)
+    with pytest.raises(BudgetExhaustedError, match="not even the trained model"):
+        model.fit(X, y)
+    assert not model._is_fitted()
+
+
+# -- (b) the retrain triggers exactly when the bound would exceed the budget ---------------------
+def test_retrain_happens_exactly_when_the_budget_would_be_exceeded():
+    X, y = binary_data(5)
+    ids = np.arange(len(X))
+    model = CertifiedLogisticRegression(lam=1e-3, residual_budget=0.05, random_state=0)
+    model.fit(X, y, sample_ids=ids)
+    acc = model.accountant_
+    assert acc.budget == pytest.approx(0.05)
+    assert acc.sigma == pytest.approx(gaussian_constant(1e-4) * 0.05 / 1.0)
+    rng = np.random.default_rng(0)
+    retrains = newton_steps = 0
+    for i in rng.permutation(ids)[:60]:
+        before = model.accountant_
+        noise_before = model._noise.copy()
+        result = model.unlearn([int(i)])
+        ev = result.evidence
+        after = model.accountant_
+        assert ev["bound_before"] == before.bound
+        would_be = before.bound + ev["bound_increment"]
+        if ev["retrained"]:
+            retrains += 1
+            assert would_be > before.budget
+            assert result.retrained_fraction == 1.0
+            assert after.retrains == before.retrains + 1
+            assert after.removals_since_retrain == 0
+            assert after.bound == ev["bound_after"]
+            assert model.fit_gradient_norm_ <= after.bound <= model.fit_gradient_norm_ + 1e-9
+            assert not np.array_equal(model._noise, noise_before)  # fresh noise
+            Xr, yr = retained(model, X, y, ids)
+            assert logistic_residual(model, Xr, yr) <= after.bound  # a from-scratch minimiser
+            np.testing.assert_allclose(weights(model), refit_same_noise(model, Xr, yr), atol=1e-7)
+        else:
+            newton_steps += 1
+            assert would_be <= before.budget
+            assert after.bound == pytest.approx(would_be, rel=1e-15)
+            assert after.removals_since_retrain == before.removals_since_retrain + 1
+            assert 0.0 < result.retrained_fraction < 1.0
+        assert after.removals == before.removals + 1
+        assert after.bound <= after.budget
+    assert retrains >= 2
+    assert newton_steps >= 10
+
+
+def test_budget_exhausted_with_raise_leaves_the_model_unchanged():
+    X, y = binary_data(6)
+    model = CertifiedLogisticRegression(
+        lam=1e-3, residual_budget=0.05, random_state=0, on_budget_exhausted="raise"
+    ).fit(X, y)
+    i = 0
+    while model.accountant_.can_remove(_next_increment(model, i)):
+        model.unlearn([i])
+        i += 1
+    state, acc = digest(model), model.accountant_
+    with pytest.raises(BudgetExhaustedError, match=r"above the budget.*Nothing was removed"):
+        model.unlearn([i])
+    assert digest(model) == state
+    assert model.accountant_ == acc
+    assert i in model.sample_ids_
+    assert acc.removals == i > 0
+
+
+def _next_increment(model, i: int) -> float:
+    """The bound increment removing id ``i`` would add (computed on a copy of the model)."""
+    probe = pickle.loads(pickle.dumps(model))
+    probe.on_budget_exhausted = "retrain"
+    return probe.unlearn([i]).evidence["bound_increment"]
+
+
+# -- (c) a removal moves the model towards the retrain with the same noise ----------------------
+@pytest.mark.parametrize("seed", [0, 1])
+def test_removal_moves_the_model_towards_the_same_noise_retrain(seed):
+    X, y = binary_data(seed, n=300)
+    ids = np.arange(len(X))
+    model = CertifiedLogisticRegression(lam=1e-2, sigma=10.0, random_state=seed)
+    model.fit(X, y, sample_ids=ids)
+    rng = np.random.default_rng(seed)
+    for request in ([int(i)] for i in rng.permutation(ids)[:8]):
+        w_before = weights(model)
+        result = model.unlearn(request)
+        assert not result.evidence["retrained"]
+        Xr, yr = retained(model, X, y, ids)
+        w_star = refit_same_noise(model, Xr, yr)
+        after, before = np.linalg.norm(weights(model) - w_star), np.linalg.norm(w_before - w_star)
+        assert after < 0.1 * before, (after, before)
+
+
+# -- (d) ridge: the Newton step is exact ---------------------------------------------------------
+def ridge_refit(model, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    Z = design(model, X)
+    A = Z.T @ Z + model.lam * len(Z) * np.eye(Z.shape[1])
+    return np.linalg.solve(A, Z.T @ y - model._noise)
+
+
+def ridge_weights(model) -> np.ndarray:
+    return np.append(model.coef_, model.intercept_ / model.intercept_scaling)
+
+
+def test_ridge_newton_update_equals_the_refit_with_the_same_noise():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 4)) * [1.0, 3.0, 0.2, 10.0] + 2.0
+    y = X @ rng.normal(size=4) + rng.normal(size=150)
+    ids = np.arange(150) + 1000
+    model = CertifiedRidge(lam=1e-2, sigma=3.0, random_state=0).fit(X, y, sample_ids=ids)
+    w0 = ridge_refit(model, X, y)
+    np.testing.assert_allclose(ridge_weights(model), w0, rtol=1e-10, atol=1e-12)
+    requests = [[1003], [1050, 1051], ForgetRequest.group(lambda t: (t["x0"] > 4).to_numpy())]
+    for request in requests:
+        result = model.unlearn(request)
+        Xr, yr = retained(model, X, y, ids)
+        expected = ridge_refit(model, Xr, yr)
+        np.testing.assert_allclose(ridge_weights(model), expected, rtol=1e-8, atol=1e-10)
+        ev = result.evidence
+        # the Taylor term is zero: what is left is rounding, measured and charged
+        assert not ev["retrained"]
+        assert ev["measured_residual"] <= 1e-8 * np.abs(y).sum()
+        assert ev["bound_after"] >= ev["measured_residual"]
+        assert 0 < result.retrained_fraction < 1
+    assert model.accountant_.retrains == 0
+    np.testing.assert_allclose(model.predict(X), design(model, X) @ ridge_weights(model))
+
+
+def test_ridge_rejects_two_dimensional_targets_and_weights():
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    with pytest.raises(DataValidationError, match="one target per row"):
+        CertifiedRidge().fit(X, np.ones((30, 2)))
+    with pytest.raises(DataValidationError, match="sample_weight"):
+        CertifiedRidge().fit(X, np.ones(30), sample_weight=np.ones(30))
+
+
+# -- (e) bad input -------------------------------------------------------------------------------
+@pytest.mark.parametrize("cls", [CertifiedLogisticRegression, CertifiedRidge])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"epsilon": 0.0},
+        {"epsilon": -1.0},
+        {"delta": 0.0},
+        {"delta": 1.0},
+        {"delta": 2.0},
+        {"lam": 0.0},
+        {"sigma": -1.0},
+        {"sigma": 1.0, "residual_budget": 1.0},
+        {"on_budget_exhausted": "ignore"},
+    ],
+)
+def test_bad_parameters_raise_typed_errors_at_fit(cls, params):
+    X, y = binary_data(0, n=40)
+    model = cls(**params)
+    with pytest.raises(InvalidParameterError):
+        model.fit(X, y)
+    assert not model._is_fitted()
+
+
+def test_guarantee_is_an_instance_property():
+    model = CertifiedLogisticRegression(epsilon=0.5, delta=1e-6)
+    assert model.guarantee == Guarantee.certified(0.5, 1e-6)
+    assert CertifiedRidge(epsilon=2.0).guarantee == Guarantee.certified(2.0, 1e-4)
+    with pytest.raises(InvalidParameterError):
+        _ = CertifiedLogisticRegression(epsilon=-1.0).guarantee
+    for name, cls in (
+        ("certified_logistic", CertifiedLogisticRegression),
+        ("certified_ridge", CertifiedRidge),
+    ):
+        info = methods.get(name)
+        assert info.cls is cls
+        assert info.guarantee == Guarantee.certified(1.0, 1e-4)
+        assert info.request_kinds == frozenset({"items", "group"})
+        assert info.create(epsilon=3.0).guarantee.epsilon == 3.0
+
+
+def test_labels_must_be_classes_with_at_least_two_of_them():
+    X, _ = binary_data(0, n=40)
+    with pytest.raises(DataValidationError, match="continuous"):
+        CertifiedLogisticRegression().fit(X, np.linspace(0, 1, 40))
+    with pytest.raises(DataValidationError, match="single class"):
+        CertifiedLogisticRegression().fit(X, np.zeros(40, dtype=int))
+    with pytest.raises(DataValidationError, match="sample_weight"):
+        CertifiedLogisticRegression().fit(X, np.arange(40) % 2, sample_weight=np.ones(40))
+    model = CertifiedLogisticRegression(sigma=0.1, random_state=0).fit(
+        X, np.where(np.arange(40) % 2 == 0, "no", "yes")
+    )
+    assert model.classes_.tolist() == ["no", "yes"]
+    assert set(model.predict(X)) <= {"no", "yes"}
+
+
+def test_rows_above_norm_one_raise_or_are_clipped_as_documented():
+    X, y = binary_data(0, n=60)
+    X_big = X.copy()
+    X_big[[4, 9]] *= 3.0 / np.linalg.norm(X_big[[4, 9]], axis=1, keepdims=True)
+    strict = CertifiedLogisticRegression(feature_norm="raise", sigma=1.0, random_state=0)
+    with pytest.raises(DataValidationError, match=r"norm above 1.*\[4, 9\]"):
+        strict.fit(X_big, y)
+    assert not strict._is_fitted()
+    strict.fit(X, y)  # rows within the bound are accepted
+    clipping = CertifiedLogisticRegression(sigma=1.0, random_state=0)
+    with pytest.warns(UserWarning, match="2 of 60 rows"):
+        clipping.fit(X_big, y)
+    X_clipped = X_big.copy()
+    X_clipped[[4, 9]] /= 3.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reference = clone(clipping).fit(X_clipped, y)
+    np.testing.assert_allclose(clipping.coef_, reference.coef_, rtol=1e-9)
+    np.testing.assert_allclose(
+        clipping.decision_function(X_big), reference.decision_function(X_clipped), rtol=1e-9
+    )
+    assert clipping._row_norm <= np.sqrt(2) + 1e-12
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass"])
+def test_failed_requests_leave_the_model_unchanged(kind):
+    X, y = binary_data(1, n=80) if kind == "binary" else multiclass_data(1, n=80)
+    check_unlearning_atomic(CertifiedLogisticRegression(sigma=10.0, random_state=0), X, y)
+    check_unlearning_input_validation(CertifiedLogisticRegression(sigma=10.0, random_state=0), X, y)
+
+
+def test_ridge_failed_requests_leave_the_model_unchanged():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 4))
+    y = X @ rng.normal(size=4)
+    check_unlearning_atomic(CertifiedRidge(sigma=1.0, random_state=0), X, y)
+    check_unlearning_input_validation(CertifiedRidge(sigma=1.0, random_state=0), X, y)
+
+
+def test_unknown_ids_raise_and_change_nothing():
+    X, y = binary_data(2, n=60)
+    model = CertifiedLogisticRegression(sigma=10.0, random_state=0).fit(X, y)
+    state = digest(model)
+    with pytest.raises(UnknownIdError, match="12345"):
+        model.unlearn([3, 12345])
+    assert digest(model) == state
+
+
+# -- (f) persistence of the budget ---------------------------------------------------------------
+def test_save_and_load_keep_the_budget_and_the_future(tmp_path):
+    X, y = binary_data(7)
+    model = CertifiedLogisticRegression(lam=1e-3, residual_budget=0.05, random_state=3).fit(X, y)
+    for i in range(6):
+        model.unlearn([i])
+    path = model.save(tmp_path / "certified.ukit")
+    loaded = CertifiedLogisticRegression.load(path)
+    assert loaded.accountant_ == model.accountant_
+    assert loaded.accountant_.state_dict() == model.accountant_.state_dict()
+    assert (
+        json.loads(json.dumps(model.accountant_.state_dict()))["bound"] == model.accountant_.bound
+    )
+    np.testing.assert_array_equal(loaded.coef_, model.coef_)
+    # the same requests give the same models, retrains (fresh noise) included
+    retrained = 0
+    for i in range(6, 40):
+        a, b = model.unlearn([i]), loaded.unlearn([i])
+        assert a.fingerprint_after == b.fingerprint_after
+        assert a.evidence == b.evidence
+        retrained += a.evidence["retrained"]
+    assert retrained >= 1
+    restored = RemovalAccountant.from_state_dict(loaded.accountant_.state_dict())
+    assert restored == model.accountant_
+
+
+def test_accountant_property_is_a_copy():
+    X, y = binary_data(0, n=60)
+    model = CertifiedLogisticRegression(sigma=10.0, random_state=0).fit(X, y)
+    acc = model.accountant_
+    acc.charge(acc.remaining_budget / 2, removed=1)
+    assert model.accountant_.bound < acc.bound
+    assert model.remaining_budget_ == model.accountant_.remaining_budget
+
+
+# -- the noise is really there -------------------------------------------------------------------
+@pytest.mark.parametrize("cls", [CertifiedLogisticRegression, CertifiedRidge])
+def test_noise_depends_on_random_state_only(cls):
+    X, y = binary_data(8, n=100)
+    a = cls(sigma=1.0, random_state=1).fit(X, y)
+    b = cls(sigma=1.0, random_state=1).fit(X, y)
+    c = cls(sigma=1.0, random_state=2).fit(X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    assert a.fingerprint() == b.fingerprint()
+    assert not np.allclose(a.coef_, c.coef_, rtol=1e-6, atol=0)
+    d, e = cls(sigma=1.0).fit(X, y), cls(sigma=1.0).fit(X, y)
+    assert not np.array_equal(d.coef_, e.coef_)
+
+
+def test_more_noise_moves_the_model_further_from_the_noiseless_one():
+    X, y = binary_data(9, n=200)
+    base = CertifiedLogisticRegression(lam=1e-2, sigma=1e-3, random_state=0).fit(X, y)
+    gaps = [
+        np.linalg.norm(
+            CertifiedLogisticRegression(lam=1e-2, sigma=s, random_state=0).fit(X, y).coef_
+            - base.coef_
+        )
+        for s in (0.1, 1.0, 10.0)
+    ]
+    assert gaps[0] < gaps[1] < gaps[2]
+
+
+# -- everyday use --------------------------------------------------------------------------------
+def test_predictions_and_results_are_usable():
+    X, y = multiclass_data(10, n=300)
+    model = CertifiedLogisticRegression(lam=1e-3, sigma=1.0, random_state=0).fit(X, y)
+    assert model.score(X, y) > 0.8
+    proba = model.predict_proba(X[:7])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(model.classes_[np.argmax(proba, axis=1)], model.predict(X[:7]))
+    np.testing.assert_allclose(np.exp(model.predict_log_proba(X[:7])), proba)
+    result = model.unlearn(ForgetRequest.group(lambda t: (t["x0"] > 0.3).to_numpy()))
+    payload = json.loads(result.to_json())
+    assert payload["guarantee"]["kind"] == "certified"
+    assert payload["evidence"]["rows_removed"] == len(result.removed_ids) > 0
+    assert clone(model).get_params() == model.get_params()
+    Xb, yb = binary_data(11, n=200)
+    binary = CertifiedLogisticRegression(lam=1e-3, sigma=1.0, random_state=0).fit(Xb, yb)
+    assert binary.decision_function(Xb).shape == (200,)
+    assert binary.coef_.shape == (1, Xb.shape[1])
+    assert binary.intercept_.shape == (1,)
+    assert binary.score(Xb, yb) > 0.85
+
+
+def test_without_intercept():
+    X, y = binary_data(12, n=150)
+    model = CertifiedLogisticRegression(fit_intercept=False, sigma=20.0, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(model.intercept_, [0.0])
+    model.unlearn([0, 1, 2])
+    Xr, yr = X[3:], y[3:]
+    assert logistic_residual(model, Xr, yr) <= model.accountant_.bound
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import unlearnkit.certified.accountant as accountant_module
+    import unlearnkit.certified.linear as linear_module
+
+    for module in (accountant_module, linear_module):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0
+        assert result.failed == 0
+
+
+def test_lipschitz_constants_of_the_logistic_curvature():
+    """``loss''(m) = s (1 - s)`` with ``s = sigmoid(m)`` changes at rate at most 1 / (6 sqrt 3),
+    below the paper's gamma = 1/4; the staleness bound relies on the former."""
+    m = np.linspace(-30, 30, 600_001)
+    s = expit(m)
+    slope = np.abs(s * (1 - s) * (1 - 2 * s))
+    assert slope.max() <= newton.CURVATURE_LIPSCHITZ * (1 + 1e-12)
+    assert slope.max() == pytest.approx(newton.CURVATURE_LIPSCHITZ, rel=1e-6)
+    assert newton.CURVATURE_LIPSCHITZ < newton.GAMMA_LOGISTIC == 0.25
+    curvature = s * (1 - s)
+    steps = np.abs(np.diff(curvature)) / np.diff(m)
+    assert steps.max() <= newton.CURVATURE_LIPSCHITZ * (1 + 1e-9)
