@@ -3,13 +3,16 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The CPU build of PyTorch; installing it before the package keeps pip from pulling a CUDA build.
+TORCH_VERSION ?= 2.13.0
 
 .PHONY: demo test lint bench format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet torch==$(TORCH_VERSION)
+	$(PY) -m pip install --quiet -e '.[dev,deep]'
 	touch $(STAMP)
 
 demo: $(STAMP)
