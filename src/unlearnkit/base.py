@@ -253,7 +253,8 @@ class Unlearner(BaseEstimator):
         if classes is not None:
             self._check_partial_fit_classes(classes, y)
         if not self._is_fitted():
-            return self.fit(X, y, sample_ids=sample_ids, sample_weight=sample_weight)
+            weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+            return self.fit(X, y, sample_ids=sample_ids, **weights)
         Xv, yv = self._check_rows(X, y, reset=False)
         if sample_ids is None:
             if self._store.ids.dtype == object:

@@ -1,5 +1,7 @@
 """Exact unlearners: after ``unlearn`` the model equals a retrain on the retained data."""
 
+from unlearnkit.exact.forest import DaREForestClassifier, DaREForestRegressor
+from unlearnkit.exact.kmeans import KMeansUnlearner
 from unlearnkit.exact.linear import LinearRegressionUnlearner, RidgeUnlearner
 from unlearnkit.exact.naive_bayes import (
     BernoulliNBUnlearner,
@@ -7,11 +9,20 @@ from unlearnkit.exact.naive_bayes import (
     GaussianNBUnlearner,
     MultinomialNBUnlearner,
 )
+from unlearnkit.exact.neighbors import (
+    KNeighborsClassifierUnlearner,
+    KNeighborsRegressorUnlearner,
+)
 
 __all__ = [
     "BernoulliNBUnlearner",
     "CategoricalNBUnlearner",
+    "DaREForestClassifier",
+    "DaREForestRegressor",
     "GaussianNBUnlearner",
+    "KMeansUnlearner",
+    "KNeighborsClassifierUnlearner",
+    "KNeighborsRegressorUnlearner",
     "LinearRegressionUnlearner",
     "MultinomialNBUnlearner",
     "RidgeUnlearner",
