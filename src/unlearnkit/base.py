@@ -174,6 +174,8 @@ class Unlearner(BaseEstimator):
     #: Which synthetic data :mod:`unlearnkit.checks` should fit this family on.
     check_data_kind: ClassVar[str] = "regression"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
+    #: False for families whose scikit-learn counterpart takes no sample weights.
+    accepts_sample_weight: ClassVar[bool] = True
 
     _store: RowStore
     _label_counts: dict[Hashable, int]
@@ -281,7 +283,7 @@ class Unlearner(BaseEstimator):
                 )
         snapshot = dict(self.__dict__)
         try:
-            self._add_rows(Xv, yv, w)
+            self._add_rows(Xv, yv, w, ids)
             if yv is not None and is_classifier(self):
                 self._label_counts = _add_counts(self._label_counts, yv, +1)
             self._store.append(Xv, yv, w, ids)
@@ -397,6 +399,10 @@ class Unlearner(BaseEstimator):
     def _check_weights(self, sample_weight: Any, X: np.ndarray) -> np.ndarray | None:
         if sample_weight is None:
             return None
+        if not self.accepts_sample_weight:
+            raise DataValidationError(
+                f"{type(self).__name__} does not use sample_weight; call it without sample_weight."
+            )
         try:
             w = _check_sample_weight(sample_weight, X, dtype=np.float64)
         except ValueError as exc:
@@ -583,11 +589,13 @@ class Unlearner(BaseEstimator):
         store = self._store
         w = None if store.weights is None else store.weights[rows]
         removed = self._forget_rows(rows)
-        self._add_rows(store.X[rows], new_y, w)
+        self._add_rows(store.X[rows], new_y, w, store.ids[rows])
         return Change(2 * removed.retrained_fraction, {"relabeled": len(rows)})
 
-    def _add_rows(self, X: np.ndarray, y: np.ndarray | None, w: np.ndarray | None) -> None:
-        """Add rows to the learned state (``partial_fit``)."""
+    def _add_rows(
+        self, X: np.ndarray, y: np.ndarray | None, w: np.ndarray | None, ids: np.ndarray
+    ) -> None:
+        """Add rows (with their validated new sample ids) to the learned state."""
         raise UnsupportedRequestError(self, "partial_fit", self.supported_requests)
 
     def _forget_features(self, cols: np.ndarray) -> Change:

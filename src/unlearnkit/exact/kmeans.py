@@ -12,7 +12,6 @@ training on the remaining samples with the same ``random_state`` gives.
 from __future__ import annotations
 
 import functools
-import hashlib
 import warnings
 from numbers import Integral, Real
 from typing import Any, ClassVar, Self
@@ -26,7 +25,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_random_state
 from threadpoolctl import ThreadpoolController
 
-from unlearnkit._rows import make_ids
+from unlearnkit._hashing import stable_id_hash
 from unlearnkit.base import Change, Unlearner
 from unlearnkit.errors import DataValidationError, InvalidRequestError
 from unlearnkit.registry import register_method
@@ -34,9 +33,6 @@ from unlearnkit.requests import RequestKind
 
 __all__ = ["KMeansUnlearner"]
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
 #: Rows per block when assigning samples to their nearest centre.
 _ASSIGN_BLOCK = 4096
 
@@ -54,61 +50,6 @@ def _one_thread() -> Any:
     number of cores, so a model fitted on one machine unlearns identically on another.
     """
     return _controller().limit(limits=1)
-
-
-def _mix64(h: np.ndarray) -> np.ndarray:
-    """The splitmix64 finaliser, element-wise on a ``uint64`` array (wrapping arithmetic)."""
-    h = h + _GOLDEN
-    h = (h ^ (h >> np.uint64(30))) * _MIX1
-    h = (h ^ (h >> np.uint64(27))) * _MIX2
-    return h ^ (h >> np.uint64(31))
-
-
-def stable_id_hash(ids: np.ndarray, seed: int = 0) -> np.ndarray:
-    """A 64-bit hash of every sample id, the same in every process and on every platform.
-
-    Integer ids are mixed arithmetically; string and bytes ids are hashed with BLAKE2b. The
-    result depends only on the id and ``seed``, never on where the id sits in ``ids``.
-    """
-    ids = np.asarray(ids)
-    if ids.dtype.kind in "iu":
-        h = ids.astype(np.int64).view(np.uint64)
-    else:
-        h = np.fromiter((_hash_scalar(v) for v in ids.tolist()), dtype=np.uint64, count=len(ids))
-    salt = _mix64(np.asarray([seed & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64))
-    return _mix64(_mix64(h) ^ salt)
-
-
-def _hash_scalar(value: Any) -> int:
-    if isinstance(value, bytes):
-        data = b"b" + value
-    elif isinstance(value, str):
-        data = b"s" + value.encode("utf-8")
-    else:
-        data = b"r" + repr(value).encode("utf-8")
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
-
-
-def incoming_ids(est: Unlearner, n_new: int) -> np.ndarray:
-    """Sample ids :meth:`Unlearner.partial_fit` gives the ``n_new`` rows it is adding.
-
-    Called from an ``_add_rows`` hook of a model whose ``partial_fit`` stashed the caller's
-    ``sample_ids`` in ``_incoming_ids``; the base class has validated them already. Without
-    them, integer ids continue after the largest one in use, as the base class numbers them.
-    """
-    raw = est.__dict__.get("_incoming_ids")
-    if raw is not None:
-        return make_ids(raw, n_new)
-    first = int(est._store.ids.max()) + 1
-    return np.arange(first, first + n_new, dtype=np.int64)
-
-
-def refuse_sample_weight(est: Unlearner, sample_weight: Any) -> None:
-    """Raise for families whose scikit-learn counterpart takes no sample weights."""
-    if sample_weight is not None:
-        raise DataValidationError(
-            f"{type(est).__name__} does not use sample_weight; call it without sample_weight."
-        )
 
 
 def _seed_of(random_state: Any) -> int:
@@ -197,6 +138,7 @@ class KMeansUnlearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Cluster
 
     supported_requests: ClassVar[frozenset[RequestKind]] = frozenset({"items", "group", "features"})
     check_data_kind = "clustering"
+    accepts_sample_weight = False
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "n_leaves": [Interval(Integral, 1, None, closed="left")],
@@ -249,32 +191,6 @@ class KMeansUnlearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Cluster
             self.__dict__.pop("_store", None)
             raise
         return self
-
-    def partial_fit(
-        self,
-        X: Any,
-        y: Any = None,
-        classes: Any = None,
-        *,
-        sample_ids: Any = None,
-        sample_weight: Any = None,
-    ) -> Self:
-        """Add samples: only the leaves they hash to, and the root, are re-solved.
-
-        The model then equals one fitted on all samples, old and new, with the same
-        ``random_state``. The first call is :meth:`fit`. ``y``, ``classes`` and
-        ``sample_weight`` are not used (pass them as None).
-        """
-        refuse_sample_weight(self, sample_weight)
-        if classes is not None:
-            self._check_partial_fit_classes(classes, y)
-        if not self._is_fitted():
-            return self.fit(X, sample_ids=sample_ids)
-        self._incoming_ids = sample_ids
-        try:
-            return super().partial_fit(X, None, sample_ids=sample_ids)
-        finally:
-            self.__dict__.pop("_incoming_ids", None)
 
     # -- prediction ------------------------------------------------------------------------
     def predict(self, X: Any) -> np.ndarray:
@@ -423,9 +339,11 @@ class KMeansUnlearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Cluster
             },
         )
 
-    def _add_rows(self, X: np.ndarray, y: np.ndarray | None, w: np.ndarray | None) -> None:
+    def _add_rows(
+        self, X: np.ndarray, y: np.ndarray | None, w: np.ndarray | None, ids: np.ndarray
+    ) -> None:
         store = self._store
-        new_leaves = self._leaf_ids(incoming_ids(self, len(X)))
+        new_leaves = self._leaf_ids(ids)
         self._leaf_of_row = np.concatenate([self._leaf_of_row, new_leaves])
         X_all = np.concatenate([store.X, X])
         rows = np.concatenate([store.retained(), np.arange(len(store.X), len(X_all))])

@@ -130,7 +130,9 @@ class _LeastSquaresUnlearner(MultiOutputMixin, RegressorMixin, Unlearner):
         self._update(X, Y, w, -1.0)
         return Change(self._work(len(rows)), {"rows_downdated": len(rows)})
 
-    def _add_rows(self, X: np.ndarray, y: np.ndarray | None, w: np.ndarray | None) -> None:
+    def _add_rows(
+        self, X: np.ndarray, y: np.ndarray | None, w: np.ndarray | None, ids: np.ndarray
+    ) -> None:
         assert y is not None
         self._update(X, y.reshape(len(X), -1), np.ones(len(X)) if w is None else w, +1.0)
 

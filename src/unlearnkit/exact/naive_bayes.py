@@ -321,7 +321,9 @@ class _NaiveBayesUnlearner(ClassifierMixin, Unlearner, metaclass=ABCMeta):
         info = self._settle(lambda: self._retained(exclude=rows))
         return Change(self._work(len(rows), info), {**evidence, **info})
 
-    def _add_rows(self, X: np.ndarray, y: np.ndarray | None, w: np.ndarray | None) -> None:
+    def _add_rows(
+        self, X: np.ndarray, y: np.ndarray | None, w: np.ndarray | None, ids: np.ndarray
+    ) -> None:
         assert y is not None
         weights = np.ones(len(X)) if w is None else w
         self._exact_weights = self._exact_weights and _integral(weights)

@@ -34,14 +34,9 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
+from unlearnkit._hashing import mix64, stable_id_hash
 from unlearnkit.base import Change, Unlearner
 from unlearnkit.errors import DataValidationError, InvalidParameterError
-from unlearnkit.exact.kmeans import (
-    _mix64,
-    incoming_ids,
-    refuse_sample_weight,
-    stable_id_hash,
-)
 from unlearnkit.registry import register_method
 from unlearnkit.requests import RequestKind
 
@@ -110,12 +105,14 @@ def _row_hashes(X: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """A 64-bit hash of every (sample id, feature row) pair."""
     h = stable_id_hash(ids)
     for j in range(X.shape[1]):
-        h = _mix64(h ^ (X[:, j] + 0.0).view(np.uint64))  # + 0.0 turns -0.0 into 0.0
+        h = mix64(h ^ (X[:, j] + 0.0).view(np.uint64))  # + 0.0 turns -0.0 into 0.0
     return h
 
 
 class _KNeighborsUnlearner(Unlearner):
     """Shared index, tombstones and neighbour search of the k-NN unlearners."""
+
+    accepts_sample_weight = False
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
@@ -170,33 +167,6 @@ class _KNeighborsUnlearner(Unlearner):
             self.__dict__.pop("_store", None)
             raise
         return self
-
-    def partial_fit(
-        self,
-        X: Any,
-        y: Any = None,
-        classes: Any = None,
-        *,
-        sample_ids: Any = None,
-        sample_weight: Any = None,
-    ) -> Self:
-        """Add samples without rebuilding the main index; the first call is :meth:`fit`.
-
-        New rows go to a second, small index, merged into the main one when it passes
-        ``compact_threshold`` of the main index's size. ``classes`` (classifier only) must
-        name exactly the labels of ``y`` on the first call and ``classes_`` afterwards;
-        ``sample_weight`` is not supported.
-        """
-        refuse_sample_weight(self, sample_weight)
-        if classes is not None:
-            self._check_partial_fit_classes(classes, y)
-        if not self._is_fitted():
-            return self.fit(X, y, sample_ids=sample_ids)
-        self._incoming_ids = sample_ids
-        try:
-            return super().partial_fit(X, y, sample_ids=sample_ids)
-        finally:
-            self.__dict__.pop("_incoming_ids", None)
 
     def _set_metric(self) -> None:
         """``effective_metric_`` and its parameters, exactly as scikit-learn sets them."""
@@ -395,14 +365,14 @@ class _KNeighborsUnlearner(Unlearner):
         self._refresh(self._store.retained(), labels)
         return Change(0.0, {"rows_relabeled": len(rows)})
 
-    def _add_rows(self, X: np.ndarray, y: np.ndarray | None, w: np.ndarray | None) -> None:
+    def _add_rows(
+        self, X: np.ndarray, y: np.ndarray | None, w: np.ndarray | None, ids: np.ndarray
+    ) -> None:
         assert y is not None
         store = self._store
         start = len(store.ids)
         new_rows = np.arange(start, start + len(X))
-        self._row_hash = np.concatenate(
-            [self._row_hash, _row_hashes(X, incoming_ids(self, len(X)))]
-        )
+        self._row_hash = np.concatenate([self._row_hash, _row_hashes(X, ids)])
         labels = self._appended(y)
         X_all = np.concatenate([store.X, X])
         main, *rest = self._segments
