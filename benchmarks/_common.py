@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+from threadpoolctl import threadpool_info
 
 
 def results_dir() -> Path:
@@ -59,6 +60,7 @@ def machine() -> dict[str, Any]:
         "unlearnkit": unlearnkit.__version__,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "quick": quick(),
+        "blas_threads": [pool["num_threads"] for pool in threadpool_info()],
     }
 
 
