@@ -1,4 +1,8 @@
-"""Run the benchmarks: ``python -m benchmarks [name ...]`` (all when no name is given)."""
+"""Run the benchmarks: ``python -m benchmarks [name ...]`` (all when no name is given).
+
+Every benchmark runs with one BLAS thread, baseline and method alike, so that a ratio does not
+depend on how busy the machine's other cores are.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import importlib
 import pkgutil
 import sys
 from pathlib import Path
+
+from threadpoolctl import threadpool_limits
 
 
 def main(argv: list[str]) -> int:
@@ -20,8 +26,9 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s) {unknown}; available: {available}", file=sys.stderr)
         return 2
-    for name in wanted:
-        importlib.import_module(f"benchmarks.bench_{name}").main()
+    with threadpool_limits(limits=1):
+        for name in wanted:
+            importlib.import_module(f"benchmarks.bench_{name}").main()
     return 0
 
 
