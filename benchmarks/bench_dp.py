@@ -341,9 +341,11 @@ def plot(rows: list[dict[str, Any]], head: dict[str, Any], path: Any) -> None:
         marker="*",
         markersize=12,
         linestyle="none",
-        label="certified head on a public extractor",
+        label=f"certified head on a public extractor (delta = {head['delta']:g})",
     )
     ax.set_xscale("log")
+    ax.set_xticks(eps, [f"{e:.2g}" for e in eps])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel(f"epsilon (delta = {DELTA:g} for DP-SGD)")
     ax.set_ylabel("test accuracy")
     ax.set_title(rows[0]["dataset"])
