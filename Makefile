@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==$(TORCH_VERSION)
-	$(PY) -m pip install --quiet -e '.[dev,deep]'
+	$(PY) -m pip install --quiet -e '.[dev,deep,ray,service,llm]'
 	touch $(STAMP)
 
 demo: $(STAMP)
