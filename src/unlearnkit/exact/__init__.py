@@ -1,5 +1,6 @@
 """Exact unlearners: after ``unlearn`` the model equals a retrain on the retained data."""
 
+from unlearnkit.exact.forest import DaREForestClassifier, DaREForestRegressor
 from unlearnkit.exact.kmeans import KMeansUnlearner
 from unlearnkit.exact.linear import LinearRegressionUnlearner, RidgeUnlearner
 from unlearnkit.exact.naive_bayes import (
@@ -16,6 +17,8 @@ from unlearnkit.exact.neighbors import (
 __all__ = [
     "BernoulliNBUnlearner",
     "CategoricalNBUnlearner",
+    "DaREForestClassifier",
+    "DaREForestRegressor",
     "GaussianNBUnlearner",
     "KMeansUnlearner",
     "KNeighborsClassifierUnlearner",

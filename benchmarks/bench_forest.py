@@ -1,0 +1,251 @@
+"""DaRE forests: single deletions vs retraining, fit time and accuracy vs scikit-learn.
+
+For each dataset (UCI Adult, Taiwan credit default, ProPublica COMPAS and a synthetic 100,000
+row set) a :class:`~unlearnkit.exact.DaREForestClassifier` is trained, then 100 random training
+rows are deleted one request at a time. Each deletion is timed (``UnlearningResult.seconds``,
+the whole ``unlearn`` call) and compared with retraining the same forest from scratch on the
+rows that remain (the speed-up is retrain time over mean, median and worst deletion time).
+After the deletions the forest is checked against that retrain: with ``topd=0`` the two must be
+identical (``equals_retrain``).
+
+The same configuration is compared with scikit-learn's ``RandomForestClassifier`` (same number
+of trees, depth and ``max_features``; ``bootstrap=False`` because DaRE trains every tree on all
+rows; one thread each): fit time ratio and test accuracy. Both train on the same split; Adult
+uses its official test file, the others a stratified 30 % hold-out.
+
+A second table shows the effect of the number of random top levels (``topd``) and of the
+number of sampled thresholds per attribute (``k``) on deletion speed and accuracy (Adult, fewer
+trees); the figure ``forest.png`` beside the JSON plots it.
+
+Goals: on the sets of 30,000 rows and more, a deletion at least 1000x faster than retraining on
+average; fit time within 3x of scikit-learn; accuracy within 1 point of scikit-learn.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.datasets import make_classification
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import train_test_split
+
+from benchmarks._common import quick, results_dir, write_results
+from unlearnkit.exact import DaREForestClassifier
+
+#: The forest of the main table (G-DaRE: exact, no random levels).
+MAIN = {"n_estimators": 50, "max_depth": 12, "k": 10, "max_features": "sqrt", "topd": 0}
+#: Smaller forests for the topd / k sweep.
+SWEEP_TREES = 20
+SWEEP_TOPD = (0, 1, 2, 3, 5)
+SWEEP_K = (1, 5, 25)
+
+
+def load(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Train and test arrays of a dataset (real ones through ``unlearnkit.datasets``)."""
+    if name == "synthetic":
+        n = 2_500 if quick() else 143_000  # 100,000 training rows after the split
+        X, y = make_classification(
+            n_samples=n, n_features=20, n_informative=8, n_redundant=4, flip_y=0.05,
+            class_sep=0.8, random_state=0,
+        )  # fmt: skip
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+        return X_tr, X_te, y_tr, y_te
+    from unlearnkit import datasets
+
+    if name == "adult":
+        train, test = datasets.load_adult("train"), datasets.load_adult("test")
+        return (
+            train.X.to_numpy(float),
+            test.X.to_numpy(float),
+            np.asarray(train.y),
+            np.asarray(test.y),
+        )
+    data = datasets.load_taiwan_credit() if name == "taiwan_credit" else datasets.load_compas()
+    X, y = data.X.to_numpy(float), np.asarray(data.y)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+    return X_tr, X_te, y_tr, y_te
+
+
+def _timed(fn: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def deletions(
+    model: DaREForestClassifier, n_rows: int, count: int, rng: np.random.Generator
+) -> tuple[list[float], list[float], np.ndarray]:
+    """``count`` single-row deletions of random rows; times, retrained fractions, rows."""
+    rows = rng.choice(n_rows, size=count, replace=False)
+    times, fractions = [], []
+    for row in rows:
+        result = model.unlearn([int(row)])
+        times.append(result.seconds)
+        fractions.append(result.retrained_fraction)
+    return times, fractions, rows
+
+
+def main_case(name: str, rng: np.random.Generator) -> dict[str, Any]:
+    X_tr, X_te, y_tr, y_te = load(name)
+    params = dict(MAIN)
+    count = 100
+    if quick():
+        params.update(n_estimators=5, max_depth=6)
+        count = 5
+    fit_s, model = _timed(lambda: DaREForestClassifier(**params, random_state=0).fit(X_tr, y_tr))
+    sk = RandomForestClassifier(
+        n_estimators=params["n_estimators"], max_depth=params["max_depth"],
+        max_features=params["max_features"], bootstrap=False, n_jobs=1, random_state=0,
+    )  # fmt: skip
+    sk_fit_s, _ = _timed(lambda: sk.fit(X_tr, y_tr))
+    acc = float(model.score(X_te, y_te))
+    sk_acc = float(sk.score(X_te, y_te))
+    memory = model.memory_usage()
+    times, fractions, gone = deletions(model, len(X_tr), count, rng)
+    keep = np.setdiff1d(np.arange(len(X_tr)), gone)
+    retrain_s, retrained = _timed(
+        lambda: DaREForestClassifier(**params, random_state=0).fit(
+            X_tr[keep], y_tr[keep], sample_ids=keep
+        )
+    )
+    mean = statistics.fmean(times)
+    return {
+        "dataset": name,
+        "n_train": len(X_tr),
+        "n_features": X_tr.shape[1],
+        **{key: params[key] for key in ("n_estimators", "max_depth", "k", "topd")},
+        "fit_s": fit_s,
+        "sklearn_fit_s": sk_fit_s,
+        "fit_ratio": fit_s / sk_fit_s,
+        "accuracy": acc,
+        "sklearn_accuracy": sk_acc,
+        "accuracy_gap_points": 100 * (sk_acc - acc),
+        "deletions": count,
+        "delete_mean_s": mean,
+        "delete_median_s": statistics.median(times),
+        "delete_worst_s": max(times),
+        "retrain_s": retrain_s,
+        "speedup_mean": retrain_s / mean,
+        "speedup_median": retrain_s / statistics.median(times),
+        "speedup_worst": retrain_s / max(times),
+        "retrained_fraction_mean": statistics.fmean(fractions),
+        "equals_retrain": bool(np.array_equal(model.tree_digests_, retrained.tree_digests_)),
+        "cached_statistics_mb": memory["cached_statistics"] / 2**20,
+        "allocated_mb": memory["allocated"] / 2**20,
+    }
+
+
+def sweep(rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Deletion speed and accuracy for each ``topd`` and ``k`` (Adult; synthetic when quick)."""
+    name = "synthetic" if quick() else "adult"
+    X_tr, X_te, y_tr, y_te = load(name)
+    trees, count = (4, 4) if quick() else (SWEEP_TREES, 100)
+    topds, ks = ((0, 1), (2, 5)) if quick() else (SWEEP_TOPD, SWEEP_K)
+    rows = []
+    for k in ks:
+        for topd in topds:
+            params = {**MAIN, "n_estimators": trees, "k": k, "topd": topd}
+            if quick():
+                params["max_depth"] = 6
+            fit_s, model = _timed(
+                lambda p=params: DaREForestClassifier(**p, random_state=0).fit(X_tr, y_tr)
+            )
+            acc = float(model.score(X_te, y_te))
+            times, fractions, _ = deletions(model, len(X_tr), count, rng)
+            mean = statistics.fmean(times)
+            rows.append(
+                {
+                    "dataset": name,
+                    "n_estimators": trees,
+                    "k": k,
+                    "topd": topd,
+                    "fit_s": fit_s,
+                    "accuracy": acc,
+                    "delete_mean_s": mean,
+                    "delete_median_s": statistics.median(times),
+                    "speedup_mean": fit_s / mean,
+                    "speedup_median": fit_s / statistics.median(times),
+                    "retrained_fraction_mean": statistics.fmean(fractions),
+                }
+            )
+    return rows
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    for i, k in enumerate(sorted({r["k"] for r in rows})):
+        sub = sorted((r for r in rows if r["k"] == k), key=lambda r: r["topd"])
+        topd = [r["topd"] for r in sub]
+        color = f"C{i}"
+        ax1.plot(topd, [r["speedup_mean"] for r in sub], "o-", color=color, label=f"k={k}, mean")
+        ax1.plot(
+            topd, [r["speedup_median"] for r in sub], "s--", color=color, label=f"k={k}, median"
+        )
+        ax2.plot(topd, [100 * r["accuracy"] for r in sub], "o-", color=color, label=f"k={k}")
+    ax1.set(xlabel="random top levels (topd)", ylabel="fit time / deletion time")
+    ax1.set_yscale("log")
+    ax2.set(xlabel="random top levels (topd)", ylabel="test accuracy (%)")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"DaRE forest on {rows[0]['dataset']}: {rows[0]['n_estimators']} trees")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    load_start = os.getloadavg()[0]
+    names = ("synthetic",) if quick() else ("adult", "taiwan_credit", "compas", "synthetic")
+    rows = [main_case(name, rng) for name in names]
+    sweep_rows = sweep(rng)
+    figure = results_dir() / f"forest{'-quick' if quick() else ''}.png"
+    plot(sweep_rows, figure)
+    big = [r for r in rows if r["n_train"] >= 30_000]
+    write_results(
+        "forest",
+        rows,
+        goal=(
+            "DaRE deletion vs retraining the forest: >=1000x on average on 30k+ row sets; "
+            "fit within 3x of sklearn RandomForest; accuracy within 1 point"
+        ),
+        columns=[
+            "dataset",
+            "n_train",
+            "fit_s",
+            "fit_ratio",
+            "accuracy",
+            "sklearn_accuracy",
+            "delete_mean_s",
+            "delete_worst_s",
+            "retrain_s",
+            "speedup_mean",
+            "speedup_median",
+            "equals_retrain",
+        ],
+        topd_k_sweep=sweep_rows,
+        figure=str(figure),
+        load_average_start_end=[load_start, os.getloadavg()[0]],
+        goals_met={
+            "speedup_1000x_on_30k_plus": bool(big) and all(r["speedup_mean"] >= 1000 for r in big),
+            "fit_within_3x": all(r["fit_ratio"] <= 3 for r in rows),
+            "accuracy_within_1_point": all(r["accuracy_gap_points"] <= 1 for r in rows),
+            "exact": all(r["equals_retrain"] for r in rows),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,540 @@
+"""DaRE forests: exact deletion, additions, relabelling, attribute and class removal."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import train_test_split
+
+import unlearnkit.exact.forest.forest as forest_module
+from unlearnkit.checks import check_unlearner, make_check_data
+from unlearnkit.errors import (
+    AlreadyForgottenError,
+    DataValidationError,
+    DuplicateIdError,
+    EmptiesClassError,
+    InvalidParameterError,
+    InvalidRequestError,
+    UnknownIdError,
+)
+from unlearnkit.exact import DaREForestClassifier, DaREForestRegressor
+from unlearnkit.persistence import load
+from unlearnkit.registry import methods
+from unlearnkit.requests import ForgetRequest
+
+TREE_FIELDS = (
+    "feature",
+    "threshold",
+    "children_left",
+    "children_right",
+    "n_node_samples",
+    "value",
+)
+
+
+@pytest.fixture
+def incremental(monkeypatch):
+    """Serve every request by updating the trees (no full retrain for large requests)."""
+    monkeypatch.setattr(forest_module, "REFIT_FRACTION", 100.0)
+
+
+def assert_same_forest(a, b, X):
+    """Same trees (splits, thresholds, counts, leaf values) and the same predictions."""
+    assert np.array_equal(a.tree_digests_, b.tree_digests_)
+    for ta, tb in zip(a.estimators_, b.estimators_, strict=True):
+        for name in TREE_FIELDS:
+            assert np.array_equal(getattr(ta, name), getattr(tb, name)), name
+    if hasattr(b, "predict_proba"):
+        assert np.array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert np.array_equal(a.predict(X), b.predict(X))
+
+
+def retrain(model, X, y, keep):
+    keep = np.asarray(sorted(keep))
+    return clone(model).fit(X[keep], y[keep], sample_ids=keep)
+
+
+# -- data with ties, duplicates and constant columns -----------------------------------------
+def _dataset(kind: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray, bool]:
+    rng = np.random.default_rng(seed)
+    n = 150
+    if kind == "continuous":
+        X = rng.normal(size=(n, 4))
+    elif kind == "integers":  # many ties
+        X = rng.integers(0, 5, size=(n, 4)).astype(float)
+    elif kind == "binary":
+        X = rng.integers(0, 2, size=(n, 5)).astype(float)
+    elif kind == "duplicates":  # repeated rows and a duplicated, a constant column
+        base = np.round(rng.normal(size=(n // 3, 2)), 1)
+        X = np.repeat(base, 3, axis=0)
+        X = np.column_stack([X, X[:, 0], np.full(len(X), 2.5)])
+    else:
+        raise ValueError(kind)
+    score = X[:, 0] - X[:, 1] + rng.normal(scale=0.7, size=len(X))
+    y_class = np.digitize(score, np.quantile(score, [0.4, 0.75]))
+    return X, y_class, False
+
+
+DATASETS = ["continuous", "integers", "binary", "duplicates"]
+CONFIGS = [
+    pytest.param({"k": None}, id="all-thresholds"),
+    pytest.param({"k": 2}, id="k2"),
+    pytest.param({"k": None, "max_features": None, "criterion": "entropy"}, id="entropy-all"),
+]
+
+
+def _model(cls, **params):
+    base = {"n_estimators": 6, "max_depth": 6, "random_state": 3}
+    base.update(params)
+    return cls(**base)
+
+
+# -- the contract -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        DaREForestClassifier(n_estimators=5, k=None, random_state=0),
+        DaREForestClassifier(n_estimators=5, k=3, max_features=None, random_state=1),
+        DaREForestRegressor(n_estimators=5, k=None, random_state=0),
+        DaREForestRegressor(n_estimators=5, k=4, max_features="sqrt", random_state=2),
+    ],
+    ids=["clf-all", "clf-k3", "reg-all", "reg-k4"],
+)
+def test_check_unlearner(estimator):
+    check_unlearner(estimator)
+
+
+def test_check_unlearner_with_incremental_requests(incremental):
+    """Also with classes / groups / relabels served by updating the trees, not by a refit."""
+    for est in (
+        DaREForestClassifier(n_estimators=4, k=None, max_features=None, random_state=0),
+        DaREForestRegressor(n_estimators=4, k=3, random_state=0),
+    ):
+        X, y = make_check_data(est.check_data_kind, 5, n=100, d=4)
+        check_unlearner(est, X, y)
+
+
+def test_registered():
+    assert methods.get("dare_forest_classifier").cls is DaREForestClassifier
+    assert methods.get("dare_forest_regressor").cls is DaREForestRegressor
+    assert str(methods.get("dare_forest_classifier").guarantee) == "exact"
+    assert "classes" in methods.get("dare_forest_classifier").request_kinds
+
+
+# -- equivalence with retraining --------------------------------------------------------------
+@pytest.mark.parametrize("params", CONFIGS)
+@pytest.mark.parametrize("kind", DATASETS)
+def test_deletions_equal_retraining(kind, params, incremental):
+    X, y, _ = _dataset(kind)
+    model = _model(DaREForestClassifier, **params).fit(X, y)
+    rng = np.random.default_rng(1)
+    kept = set(range(len(X)))
+    for size in (1, 3, 12):
+        forget = rng.choice(sorted(kept), size=size, replace=False).tolist()
+        result = model.unlearn(forget)
+        kept -= set(forget)
+        assert str(result.guarantee) == "exact"
+        assert 0.0 <= result.retrained_fraction <= 1.0
+        assert_same_forest(model, retrain(model, X, y, kept), X)
+
+
+@pytest.mark.parametrize("params", [{"k": None}, {"k": 3, "max_features": "sqrt"}])
+@pytest.mark.parametrize("kind", ["continuous", "integers", "duplicates"])
+def test_regressor_deletions_equal_retraining(kind, params, incremental):
+    X, _, _ = _dataset(kind, seed=4)
+    y = np.round(X[:, 0] * 3 + X[:, 1] ** 2, 1)  # ties in the targets too
+    model = _model(DaREForestRegressor, **params).fit(X, y)
+    rng = np.random.default_rng(2)
+    kept = set(range(len(X)))
+    for size in (1, 5, 15):
+        forget = rng.choice(sorted(kept), size=size, replace=False).tolist()
+        model.unlearn(forget)
+        kept -= set(forget)
+        assert_same_forest(model, retrain(model, X, y, kept), X)
+
+
+def test_batch_deletion_equals_sequential(incremental):
+    X, y, _ = _dataset("integers", seed=6)
+    batch = _model(DaREForestClassifier, k=3).fit(X, y)
+    one_by_one = clone(batch).fit(X, y)
+    forget = [3, 17, 40, 41, 99, 120, 7]
+    batch.unlearn(forget)
+    for i in forget:
+        one_by_one.unlearn([i])
+    assert_same_forest(batch, one_by_one, X)
+
+
+def test_large_request_retrains_and_stays_exact():
+    X, y, _ = _dataset("continuous", seed=7)
+    model = _model(DaREForestClassifier, k=2).fit(X, y)
+    forget = list(range(0, 150, 2))  # half of the samples
+    result = model.unlearn(forget)
+    assert result.retrained_fraction == 1.0
+    assert_same_forest(model, retrain(model, X, y, set(range(150)) - set(forget)), X)
+
+
+def test_partial_fit_equals_training_on_everything(incremental):
+    X, y, _ = _dataset("integers", seed=8)
+    for params in ({"k": None}, {"k": 2}, {"k": 2, "max_features": None}):
+        model = _model(DaREForestClassifier, **params).fit(X[:100], y[:100])
+        model.partial_fit(X[100:110], y[100:110])
+        model.partial_fit(X[110:], y[110:], classes=np.unique(y))
+        assert_same_forest(model, retrain(model, X, y, range(150)), X)
+        model.unlearn([0, 105, 149])
+        assert_same_forest(model, retrain(model, X, y, set(range(150)) - {0, 105, 149}), X)
+
+
+def test_regressor_partial_fit_and_relabel(incremental):
+    X, _, _ = _dataset("continuous", seed=9)
+    y = X[:, 0] - X[:, 2] * 2
+    model = _model(DaREForestRegressor, k=3).fit(X[:120], y[:120])
+    model.partial_fit(X[120:], y[120:])
+    assert_same_forest(model, retrain(model, X, y, range(150)), X)
+    new_y = y.copy()
+    new_y[[4, 50]] = [10.0, -3.0]
+    model.unlearn(ForgetRequest.relabel({4: 10.0, 50: -3.0}))
+    assert_same_forest(model, retrain(model, X, new_y, range(150)), X)
+
+
+def test_relabel_equals_retraining(incremental):
+    X, y, _ = _dataset("binary", seed=10)
+    model = _model(DaREForestClassifier, k=None).fit(X, y)
+    changes = {5: (y[5] + 1) % 3, 9: (y[9] + 2) % 3, 77: (y[77] + 1) % 3}
+    result = model.unlearn(ForgetRequest.relabel(changes))
+    new_y = y.copy()
+    for i, label in changes.items():
+        new_y[i] = label
+    assert result.relabeled_ids == (5, 9, 77)
+    assert_same_forest(model, retrain(model, X, new_y, range(150)), X)
+
+
+def test_class_removal_equals_retraining(incremental):
+    X, y, _ = _dataset("continuous", seed=11)
+    y = y.copy()
+    y[:6] = 3  # a small fourth class
+    model = _model(DaREForestClassifier, k=2).fit(X, y)
+    model.unlearn(ForgetRequest.classes([3]))
+    assert model.classes_.tolist() == [0, 1, 2]
+    assert_same_forest(model, retrain(model, X, y, range(6, 150)), X)
+
+
+@pytest.mark.parametrize(
+    ("params", "retrains"),
+    [({"k": None, "max_features": None}, False), ({"k": 2, "max_features": "sqrt"}, True)],
+)
+def test_feature_removal_equals_retraining(params, retrains, incremental):
+    X, y, _ = _dataset("integers", seed=12)
+    model = _model(DaREForestClassifier, **params).fit(X, y)
+    result = model.unlearn(ForgetRequest.features([1]))
+    Xd = np.delete(X, 1, axis=1)
+    assert model.n_features_in_ == 3
+    assert (result.retrained_fraction == 1.0) is retrains
+    assert_same_forest(model, retrain(model, Xd, y, range(150)), Xd)
+
+
+def test_feature_removal_by_name(incremental):
+    pd = pytest.importorskip("pandas")
+    X, y, _ = _dataset("continuous", seed=13)
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    model = _model(DaREForestClassifier, k=None, max_features=None).fit(frame, y)
+    model.unlearn(ForgetRequest.features(["a", "c"]))
+    kept = frame[["b", "d"]]
+    reference = clone(model).fit(kept, y)
+    assert_same_forest(model, reference, kept)
+
+
+def test_group_request_equals_retraining(incremental):
+    X, y, _ = _dataset("integers", seed=14)
+    model = _model(DaREForestClassifier, k=2).fit(X, y)
+    model.unlearn(ForgetRequest.group(lambda t: (t["x0"] == 4).to_numpy()))
+    assert_same_forest(model, retrain(model, X, y, np.flatnonzero(X[:, 0] != 4)), X)
+
+
+def test_compaction_keeps_the_forest(monkeypatch, incremental):
+    monkeypatch.setattr(forest_module, "COMPACT_RATIO", 1.0)
+    X, y, _ = _dataset("continuous", seed=15)
+    model = _model(DaREForestClassifier, k=2).fit(X, y)
+    for i in range(0, 30, 3):
+        model.unlearn([i])
+    kept = set(range(150)) - set(range(0, 30, 3))
+    assert_same_forest(model, retrain(model, X, y, kept), X)
+
+
+def test_threads_give_the_same_forest():
+    X, y, _ = _dataset("continuous", seed=16)
+    one = _model(DaREForestClassifier, k=2).fit(X, y)
+    two = _model(DaREForestClassifier, k=2, n_jobs=2).fit(X, y)
+    assert_same_forest(one, two, X)
+
+
+def test_copies_sharing_the_trees_stay_independent(incremental):
+    """Updates never write over what another model over the same storage still reads."""
+    X, y, _ = _dataset("continuous", seed=17)
+    model = _model(DaREForestClassifier, k=2).fit(X, y)
+    before = model.predict_proba(X)
+    other = copy.copy(model)  # shares the tree storage
+    other._store = model._store.copy()
+    model.unlearn([1, 2, 3])
+    assert np.array_equal(other.predict_proba(X), before)
+    other.unlearn([4])
+    assert_same_forest(other, retrain(other, X, y, set(range(150)) - {4}), X)
+    assert_same_forest(model, retrain(model, X, y, set(range(150)) - {1, 2, 3}), X)
+
+
+def test_very_deep_trees_update_without_exhausting_the_stack(incremental):
+    """Alternating labels on one attribute give a chain as deep as the data (max_depth=None)."""
+    n = 1_200
+    X = np.arange(n, dtype=float).reshape(-1, 1)
+    y = np.arange(n) % 2
+    model = DaREForestClassifier(n_estimators=1, max_depth=None, k=None, random_state=0)
+    model.fit(X, y)
+    assert model.estimators_[0].max_depth > 1_000
+    model.unlearn([n - 7])
+    assert_same_forest(model, retrain(model, X, y, set(range(n)) - {n - 7}), X)
+
+
+def test_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(forest_module)
+    assert result.attempted >= 2
+    assert result.failed == 0
+
+
+# -- randomised configurations: exact in distribution ------------------------------------------
+def _root_draws(model) -> tuple[np.ndarray, np.ndarray]:
+    roots = [(t.feature[0], t.threshold[0]) for t in model.estimators_]
+    return np.array([r[0] for r in roots]), np.array([r[1] for r in roots])
+
+
+def test_random_levels_are_exact_in_distribution(incremental):
+    """After a deletion, the root splits of random levels are distributed as after retraining.
+
+    Each tree is an independent draw of the root split (its seed comes from the tree index),
+    so a forest of many one-level trees samples the distribution. Removing the outlier of
+    attribute 0 shrinks its range from [0, 100) to [0, 9): every root threshold on attribute 0
+    must be uniform on the new range, as a retrain draws it.
+    """
+    rng = np.random.default_rng(0)
+    X = np.column_stack([np.r_[np.arange(10.0), 100.0], rng.normal(size=11)])
+    y = np.r_[np.zeros(5, int), np.ones(6, int)]
+    params = {"n_estimators": 600, "max_depth": 1, "topd": 1, "random_state": 5}
+    model = DaREForestClassifier(**params).fit(X, y)
+    before_f, before_t = _root_draws(model)
+    model.unlearn([10])
+    after_f, after_t = _root_draws(model)
+    fresh = DaREForestClassifier(**{**params, "random_state": 6}).fit(X[:10], y[:10])
+    fresh_f, fresh_t = _root_draws(fresh)
+    table = np.array([np.bincount(after_f, minlength=2), np.bincount(fresh_f, minlength=2)])
+    assert stats.chi2_contingency(table).pvalue > 1e-3
+    on0 = after_t[after_f == 0]
+    assert on0.min() >= 0.0
+    assert on0.max() < 9.0
+    assert stats.ks_2samp(on0, fresh_t[fresh_f == 0]).pvalue > 1e-3
+    assert stats.kstest(on0 / 9.0, "uniform").pvalue > 1e-3
+    # the test has power: the thresholds before the deletion are visibly different
+    assert stats.ks_2samp(before_t[before_f == 0], fresh_t[fresh_f == 0]).pvalue < 1e-6
+
+
+def test_random_levels_after_additions_are_exact_in_distribution(incremental):
+    """Adding a sample that widens an attribute's range keeps the draws uniform on it."""
+    rng = np.random.default_rng(1)
+    X = np.column_stack([np.arange(10.0), rng.normal(size=10)])
+    y = np.r_[np.zeros(5, int), np.ones(5, int)]
+    params = {"n_estimators": 600, "max_depth": 1, "topd": 1, "random_state": 7}
+    model = DaREForestClassifier(**params).fit(X, y)
+    x_new = np.array([[30.0, 0.0]])
+    model.partial_fit(x_new, [1])
+    after_f, after_t = _root_draws(model)
+    X_all = np.vstack([X, x_new])
+    fresh = DaREForestClassifier(**{**params, "random_state": 8}).fit(X_all, np.r_[y, 1])
+    fresh_f, fresh_t = _root_draws(fresh)
+    table = np.array([np.bincount(after_f, minlength=2), np.bincount(fresh_f, minlength=2)])
+    assert stats.chi2_contingency(table).pvalue > 1e-3
+    on0 = after_t[after_f == 0]
+    assert stats.ks_2samp(on0, fresh_t[fresh_f == 0]).pvalue > 1e-3
+    assert stats.kstest(on0 / 30.0, "uniform").pvalue > 1e-3
+
+
+def test_random_levels_keep_trees_consistent(incremental):
+    """With random top levels, counts and leaf values always describe the rows held."""
+    X, y, _ = _dataset("integers", seed=18)
+    model = _model(DaREForestClassifier, topd=2, k=2).fit(X[:130], y[:130])
+    kept = list(range(130))
+    model.unlearn([0, 5, 9])
+    kept = [i for i in kept if i not in (0, 5, 9)]
+    model.partial_fit(X[130:], y[130:])
+    kept += list(range(130, 150))
+    for tree in model.estimators_:
+        leaf_of = np.zeros(len(kept), int)
+        for pos, i in enumerate(kept):
+            node = 0
+            while tree.children_left[node] >= 0:
+                go_left = X[i, tree.feature[node]] <= tree.threshold[node]
+                node = tree.children_left[node] if go_left else tree.children_right[node]
+            leaf_of[pos] = node
+        leaves = np.flatnonzero(tree.children_left < 0)
+        counts = np.bincount(leaf_of, minlength=tree.node_count)[leaves]
+        assert np.array_equal(counts, tree.n_node_samples[leaves])
+        assert tree.random_split[0]
+        assert tree.max_depth <= 6
+
+
+# -- quality, memory, introspection ------------------------------------------------------------
+def test_accuracy_close_to_scikit_learn():
+    X, y = load_breast_cancer(return_X_y=True)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, random_state=0)
+    dare = DaREForestClassifier(n_estimators=30, max_depth=8, k=10, random_state=0)
+    sk = RandomForestClassifier(n_estimators=30, max_depth=8, bootstrap=False, random_state=0)
+    acc_dare = dare.fit(X_tr, y_tr).score(X_te, y_te)
+    acc_sk = sk.fit(X_tr, y_tr).score(X_te, y_te)
+    assert acc_dare > 0.9
+    assert acc_dare >= acc_sk - 0.04
+
+
+def test_regressor_fits_a_signal():
+    rng = np.random.default_rng(3)
+    X = rng.uniform(-2, 2, size=(400, 3))
+    y = np.sin(X[:, 0]) * 2 + X[:, 1]
+    model = DaREForestRegressor(n_estimators=20, max_depth=8, random_state=0).fit(X, y)
+    assert model.score(X, y) > 0.9
+
+
+def test_memory_is_bounded_by_k_and_max_features():
+    X, y, _ = _dataset("continuous", seed=19)
+    sizes = {}
+    for k in (1, 4, None):
+        model = _model(DaREForestClassifier, k=k, max_depth=None).fit(X, y)
+        usage = model.memory_usage()
+        sizes[k] = usage["cached_statistics"]
+        assert usage["allocated"] >= usage["tree_nodes"] + usage["cached_statistics"]
+        if k is not None:
+            # per node: at most n_features headers of 80 bytes, and per header at most k
+            # entries of two values and three blocks of three class counts
+            nodes = sum(t.node_count for t in model.estimators_)
+            per_node = 4 * (9 * 8 + 8) + 4 * k * (2 * 8 + 3 * 3 * 8)
+            assert usage["cached_statistics"] <= nodes * per_node
+    assert sizes[1] < sizes[4] < sizes[None]
+
+
+def test_feature_importances_and_trees():
+    X, y, _ = _dataset("continuous", seed=20)
+    model = _model(DaREForestClassifier, k=None).fit(X, y)
+    imp = model.feature_importances_
+    assert imp.shape == (4,)
+    assert np.isclose(imp.sum(), 1.0)
+    assert (imp >= 0).all()
+    assert imp[[0, 1]].sum() > imp[[2, 3]].sum()  # y depends on x0 - x1
+    tree = model.estimators_[0]
+    internal = tree.children_left >= 0
+    left, right = tree.children_left[internal], tree.children_right[internal]
+    assert np.array_equal(
+        tree.n_node_samples[internal], tree.n_node_samples[left] + tree.n_node_samples[right]
+    )
+    assert np.allclose(tree.value.sum(axis=1), 1.0)
+
+
+def test_save_and_load(tmp_path, incremental):
+    X, y, _ = _dataset("integers", seed=21)
+    model = _model(DaREForestClassifier, k=2).fit(X, y)
+    model.unlearn([1, 2])
+    path = model.save(tmp_path / "forest.ukit")
+    loaded = DaREForestClassifier.load(path)
+    assert_same_forest(loaded, model, X)
+    loaded.unlearn([3])
+    model.unlearn([3])
+    assert_same_forest(loaded, model, X)
+    assert isinstance(load(path), DaREForestClassifier)
+    assert pickle.loads(pickle.dumps(model)).fingerprint() == model.fingerprint()
+
+
+# -- bad input ---------------------------------------------------------------------------------
+def _state(model) -> bytes:
+    return pickle.dumps(model.__dict__)
+
+
+def test_bad_requests_leave_the_model_unchanged(incremental):
+    X, y, _ = _dataset("continuous", seed=22)
+    model = _model(DaREForestClassifier, k=2).fit(X, y)
+    model.unlearn([0])
+    before = _state(model)
+    cases = [
+        (UnknownIdError, [10_000]),
+        (AlreadyForgottenError, [0]),
+        (DuplicateIdError, [5, 5]),
+        (InvalidRequestError, list(range(1, 150))),
+        (EmptiesClassError, np.flatnonzero(y == 2).tolist()),
+        (InvalidRequestError, ForgetRequest.features([9])),
+        (InvalidRequestError, ForgetRequest.classes([7])),
+    ]
+    for error, request in cases:
+        with pytest.raises(error):
+            model.unlearn(request)
+        assert _state(model) == before
+
+
+def test_failure_inside_an_update_restores_the_model(monkeypatch, incremental):
+    X, y, _ = _dataset("continuous", seed=23)
+    model = _model(DaREForestClassifier, k=2).fit(X, y)
+    before = _state(model)
+    digests = model.tree_digests_.copy()
+
+    def broken(self):
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(DaREForestClassifier, "_publish", broken)
+    with pytest.raises(RuntimeError):
+        model.unlearn([4, 8])
+    monkeypatch.undo()
+    assert _state(model) == before
+    assert np.array_equal(model.tree_digests_, digests)
+    model.unlearn([4, 8])  # and the model still works from its old state
+    assert_same_forest(model, retrain(model, X, y, set(range(150)) - {4, 8}), X)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"k": 0},
+        {"k": -2},
+        {"topd": -1},
+        {"topd": 11, "max_depth": 10},
+        {"max_features": 0},
+        {"max_features": 1.5},
+        {"criterion": "squared_error"},
+        {"min_samples_leaf": 0},
+        {"n_estimators": 0},
+    ],
+)
+def test_invalid_parameters(params):
+    X, y, _ = _dataset("continuous")
+    model = DaREForestClassifier(**params)
+    with pytest.raises(InvalidParameterError):
+        model.fit(X, y)
+    assert not hasattr(model, "tree_digests_")
+
+
+def test_invalid_data():
+    X, y, _ = _dataset("continuous")
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(DataValidationError):
+        DaREForestClassifier(n_estimators=2).fit(bad, y)
+    model = DaREForestClassifier(n_estimators=2).fit(X, y)
+    with pytest.raises(DataValidationError):
+        model.predict(bad)
+    with pytest.raises(DataValidationError):
+        model.partial_fit(X[:3], y[:3], sample_weight=np.ones(3))
+    with pytest.raises(DataValidationError):
+        DaREForestClassifier(n_estimators=2).fit(X, X[:, 0])  # continuous target
+    with pytest.raises(DataValidationError):
+        DaREForestRegressor(n_estimators=2).fit(X, np.column_stack([X[:, 0], X[:, 1]]))
+    with pytest.raises(DataValidationError):
+        model.partial_fit(X[:2], [0, 9])  # an unseen class
