@@ -43,7 +43,7 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 from benchmarks._common import _fmt as fmt
-from benchmarks._common import best_time, quick, write_results
+from benchmarks._common import best_time, quick, results_dir, write_results
 from unlearnkit.certified import CertifiedLogisticRegression, _newton
 from unlearnkit.errors import DatasetNotFoundError
 
@@ -284,6 +284,42 @@ def print_tradeoff(grid: list[dict[str, Any]]) -> None:
     Console().print(table)
 
 
+def plot_tradeoff(grid: list[dict[str, Any]], path: Any) -> None:
+    """Per dataset: test accuracy and the epsilon the run would need without a retrain,
+    against ``sigma``, one line per ``lam``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(r["dataset"] for r in grid))
+    fig, axes = plt.subplots(2, len(names), figsize=(4.2 * len(names), 6.4), squeeze=False)
+    for col, name in enumerate(names):
+        rows = [r for r in grid if r["dataset"] == name]
+        for lam in sorted({r["lam"] for r in rows}):
+            line = sorted((r for r in rows if r["lam"] == lam), key=lambda r: r["sigma"])
+            sigmas = [r["sigma"] for r in line]
+            label = f"lam = {lam:g}"
+            axes[0, col].plot(sigmas, [r["accuracy"] for r in line], marker="o", label=label)
+            axes[1, col].plot(
+                sigmas, [r["epsilon_without_retrain"] for r in line], marker="o", label=label
+            )
+        axes[0, col].set_title(f"{name} ({rows[0]['removals']} removals)")
+        axes[0, col].set_ylabel("test accuracy")
+        axes[1, col].axhline(EPSILON, color="grey", linestyle="--", label="epsilon = 1")
+        axes[1, col].set_yscale("log")
+        axes[1, col].set_ylabel("epsilon needed without a retrain")
+        for ax in axes[:, col]:
+            ax.set_xscale("log")
+            ax.set_xlabel("sigma (objective noise)")
+            ax.grid(True, alpha=0.3)
+        axes[1, col].legend(fontsize=8)
+    fig.suptitle(f"certified logistic regression: accuracy / epsilon trade-off (delta = {DELTA:g})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main() -> None:
     with threadpool_limits(limits=1):
         rows, grid = [], []
@@ -291,6 +327,9 @@ def main() -> None:
             rows.append(sequential(data))
             grid.extend(tradeoff(data))
     print_tradeoff(grid)
+    out = results_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    plot_tradeoff(grid, out / f"certified_tradeoff{'-quick' if quick() else ''}.png")
     write_results(
         "certified",
         rows,
