@@ -60,6 +60,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 import scipy.optimize
+from scipy.linalg.lapack import dpotrs
 from scipy.special import expit
 
 __all__ = [
@@ -101,6 +102,15 @@ MAX_SOLVE_ITER = 50
 #: them about that much faster. The counts decide when to refresh the cached Hessian and give
 #: ``retrained_fraction``; they never enter a bound.
 GEMM_SHARE = 1.0 / 6.0
+
+
+def _cho_solve(chol: tuple[np.ndarray, bool], b: np.ndarray) -> np.ndarray:
+    """``scipy.linalg.cho_solve`` without its input checks: the factor is ours and ``b`` is
+    finite float64, and a removal solves many small systems."""
+    x, info = dpotrs(chol[0], b, lower=chol[1])
+    if info != 0:
+        raise np.linalg.LinAlgError(f"LAPACK dpotrs failed (info = {info}).")
+    return np.asarray(x)
 
 
 def design(X: np.ndarray, *, fit_intercept: bool, intercept_scaling: float) -> np.ndarray:
@@ -208,7 +218,7 @@ def _fit_head(
             break
         chol = scipy.linalg.cho_factor(_head_hessian(w, Z, t, lam))
         work += GEMM_SHARE * (n * p * (p + 1) / 2 + p**3 / 3) + n * p
-        step = -scipy.linalg.cho_solve(chol, g)
+        step = -_cho_solve(chol, g)
         scale = 1.0
         while True:
             f_new, g_new = _head_objective(w + scale * step, Z, t, b, lam)
@@ -412,7 +422,7 @@ def logistic_removal(
         slope = expit(-tg * m[gone])
         delta = Zg.T @ (-tg * slope) + lam * len(gone) * W[k]
         chol = cache.chols[k]
-        x = scipy.linalg.cho_solve(chol, delta)
+        x = _cho_solve(chol, delta)
         Zx = Z @ x
         zx_keep = np.sqrt(kept_sq(Zx))
         x_norm = float(np.linalg.norm(x))
@@ -449,7 +459,7 @@ def logistic_removal(
             Hx = Z.T @ (weights * Zx) + lam * n_keep * x
             extra_passes += 1
             r = delta - Hx
-            z = scipy.linalg.cho_solve(chol, r)
+            z = _cho_solve(chol, r)
             direction = z.copy()
             rz = float(r @ z)
             floor = 64 * _EPS * float(np.linalg.norm(delta))
@@ -466,7 +476,7 @@ def logistic_removal(
                 Zx = Zx + alpha * Zd
                 Hx = Hx + alpha * Hd
                 r = delta - Hx
-                z = scipy.linalg.cho_solve(chol, r)
+                z = _cho_solve(chol, r)
                 rz_new = float(r @ z)
                 direction = z + (rz_new / rz) * direction
                 rz = rz_new
@@ -532,7 +542,7 @@ def _ridge_solve(
 ) -> np.ndarray:
     A = gram.copy()
     A.flat[:: A.shape[0] + 1] += lam * n
-    return np.asarray(scipy.linalg.cho_solve(scipy.linalg.cho_factor(A), moment - rhs_shift))
+    return np.asarray(_cho_solve(scipy.linalg.cho_factor(A), moment - rhs_shift))
 
 
 def ridge_residual(
@@ -562,5 +572,5 @@ def ridge_removal(
     delta = Zg.T @ (Zg @ w - yg) + lam * len(Zg) * w
     H = gram_new.copy()
     H.flat[:: H.shape[0] + 1] += lam * n_keep
-    u = scipy.linalg.cho_solve(scipy.linalg.cho_factor(H), delta)
+    u = _cho_solve(scipy.linalg.cho_factor(H), delta)
     return w + u, gram_new, moment_new
