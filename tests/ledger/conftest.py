@@ -1,0 +1,55 @@
+"""Fixtures: the books on SQLite and on a real PostgreSQL server started for the session."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from postgres_server import PostgresServer, skip_reason
+
+from unlearnkit.exact import RidgeUnlearner
+from unlearnkit.ledger import Ledger
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    reason = skip_reason()
+    if reason is not None:
+        print(f"skipping PostgreSQL tests: {reason}")
+        pytest.skip(reason)
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    return request.getfixturevalue("postgres").new_database()
+
+
+@pytest.fixture
+def books(db_url, tmp_path):
+    ledger = Ledger.open(db_url, home=tmp_path / "home")
+    yield ledger
+    ledger.close()
+
+
+def toy_model(n=60, d=4, seed=0, ids=None):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = X @ rng.normal(size=d) + 0.1 * rng.normal(size=n)
+    return RidgeUnlearner(alpha=0.5).fit(X, y, sample_ids=ids)
+
+
+@pytest.fixture
+def toy(books):
+    """A dataset of 60 samples, 20 subjects (3 samples each) and one ridge model on it."""
+    subjects = [f"s{i % 20}" for i in range(60)]
+    books.register_dataset("toy", "v1", sample_ids=range(60), subjects=subjects)
+    books.register_model("ridge", toy_model(), dataset="toy")
+    return books
