@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pytest
+from ledger_helpers import toy_model
 from postgres_server import PostgresServer, skip_reason
 
-from unlearnkit.exact import RidgeUnlearner
 from unlearnkit.ledger import Ledger
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -37,13 +36,6 @@ def books(db_url, tmp_path):
     ledger = Ledger.open(db_url, home=tmp_path / "home")
     yield ledger
     ledger.close()
-
-
-def toy_model(n=60, d=4, seed=0, ids=None):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    y = X @ rng.normal(size=d) + 0.1 * rng.normal(size=n)
-    return RidgeUnlearner(alpha=0.5).fit(X, y, sample_ids=ids)
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from ledger_helpers import toy_model
 from sqlalchemy import text
 
-from conftest import toy_model
 from unlearnkit.errors import InvalidRequestError
 from unlearnkit.ledger import (
     CertificateError,
@@ -217,7 +217,7 @@ def test_request_spec_validation():
 
 
 def test_audit_log_names_the_first_tampered_entry(toy, db_url):
-    req, _ = toy.submit(RequestSpec(kind="erase_subject", subject="s8"))
+    toy.submit(RequestSpec(kind="erase_subject", subject="s8"))
     Executor(toy).run_until_idle()
     assert toy.verify_audit().ok
     n = toy.audit_log().total
