@@ -13,6 +13,7 @@ from unlearnkit.exact.neighbors import (
     KNeighborsClassifierUnlearner,
     KNeighborsRegressorUnlearner,
 )
+from unlearnkit.exact.sisa import SISAClassifier, SISARegressor
 
 __all__ = [
     "BernoulliNBUnlearner",
@@ -26,4 +27,6 @@ __all__ = [
     "LinearRegressionUnlearner",
     "MultinomialNBUnlearner",
     "RidgeUnlearner",
+    "SISAClassifier",
+    "SISARegressor",
 ]
