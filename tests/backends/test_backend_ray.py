@@ -38,3 +38,21 @@ def test_failing_task_names_the_item(local_ray):
     assert info.value.index == 1
     assert info.value.item == "-1.0"
     assert isinstance(info.value.__cause__, ValueError)
+
+
+def test_sisa_on_ray_equals_sisa_in_process(local_ray):
+    from sklearn.linear_model import SGDClassifier
+
+    from unlearnkit.checks import make_check_data
+    from unlearnkit.exact import SISAClassifier
+
+    X, y = make_check_data("classification", 0, n=120)
+    params = {"estimator": SGDClassifier(loss="log_loss"), "n_shards": 3, "n_slices": 2}
+    on_ray = SISAClassifier(backend="ray", **params).fit(X, y)
+    here = SISAClassifier(**params).fit(X, y)
+    assert on_ray.fingerprint() == here.fingerprint()
+    result = on_ray.unlearn([0, 1, 2, 3])
+    here.unlearn([0, 1, 2, 3])
+    assert on_ray.fingerprint() == here.fingerprint()
+    assert result.evidence["shards_retrained"]
+    assert ray.is_initialized()
