@@ -146,7 +146,7 @@ def kl_divergence(p: Any, q: Any, *, reduction: str = "mean") -> Any:
     """KL(p || q) in nats per sample, averaged (``reduction="mean"``) or not (``"none"``)."""
     pp, qq = _distributions(p, q)
     per = rel_entr(pp, qq).sum(axis=1)
-    return _reduce(per, reduction)
+    return _reduce(np.maximum(per, 0.0), reduction)
 
 
 def js_divergence(p: Any, q: Any, *, reduction: str = "mean") -> Any:
@@ -154,7 +154,7 @@ def js_divergence(p: Any, q: Any, *, reduction: str = "mean") -> Any:
     pp, qq = _distributions(p, q)
     m = 0.5 * (pp + qq)
     per = 0.5 * rel_entr(pp, m).sum(axis=1) + 0.5 * rel_entr(qq, m).sum(axis=1)
-    return _reduce(per, reduction)
+    return _reduce(np.maximum(per, 0.0), reduction)
 
 
 def _reduce(per: np.ndarray, reduction: str) -> Any:

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import norm, rankdata
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from unlearnkit.errors import DataValidationError
 from unlearnkit.evaluate.errors import InsufficientDataError
 
-__all__ = ["LOW_FPRS", "AttackResult", "auc_interval", "tpr_at_fpr"]
+__all__ = ["LOW_FPRS", "AttackResult", "auc_interval", "bootstrap_aucs", "tpr_at_fpr"]
 
 #: The false-positive rates at which attacks report their true-positive rate.
 LOW_FPRS: tuple[float, ...] = (0.001, 0.01)
@@ -53,6 +53,20 @@ def auc_interval(auc: float, n_pos: int, n_neg: int, level: float = 0.95) -> tup
     se = float(np.sqrt(max(var, 1.0 / (4.0 * n_pos * n_neg))))
     z = float(norm.ppf(0.5 + level / 2.0))
     return max(0.0, auc - z * se), min(1.0, auc + z * se)
+
+
+def bootstrap_aucs(
+    members: np.ndarray, nonmembers: np.ndarray, pos_idx: np.ndarray, neg_idx: np.ndarray
+) -> np.ndarray:
+    """AUCs of resampled scores: row ``b`` uses ``members[pos_idx[b]]``, ``nonmembers[neg_idx[b]]``.
+
+    Giving two attacks the same index arrays gives a *paired* bootstrap of their difference.
+    """
+    pos = np.asarray(members)[pos_idx]
+    neg = np.asarray(nonmembers)[neg_idx]
+    n1, n0 = pos.shape[1], neg.shape[1]
+    ranks = rankdata(np.concatenate([pos, neg], axis=1), axis=1)
+    return np.asarray((ranks[:, :n1].sum(axis=1) - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 @dataclass(frozen=True, kw_only=True)
