@@ -675,3 +675,74 @@ def test_installed_script_help_and_exit_codes(tmp_path, table):
     assert ok.returncode == 0
     assert json.loads(ok.stdout)["removed_ids"] == [int(table.uid[0])]
     assert_matches(model_path, reference(table.iloc[1:]))
+
+
+# -- SISA -------------------------------------------------------------------------------------
+def sisa_table(n: int = 90) -> pd.DataFrame:
+    frame = make_table(n)
+    frame["label"] = np.where(frame.a + frame.b > 0, "high", "low")
+    return frame
+
+
+def test_fit_and_forget_with_sisa_shards_and_slices(tmp_path):
+    from unlearnkit.exact import SISAClassifier
+
+    frame = sisa_table()
+    data = write_table(frame, tmp_path / "train.csv")
+    model_path = tmp_path / "sisa.ukit"
+    args = ["--target", "label", "--id-column", "uid", "--features", "a,b,c"]
+    result = invoke(
+        "fit", data, "--method", "sisa", "--shards", 3, "--slices", 2, *args,
+        "--param", "aggregation=vote", "--out", model_path,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    model = persistence.load(model_path)
+    assert isinstance(model, SISAClassifier)
+    assert (model.n_shards, model.n_slices, model.aggregation) == (3, 2, "vote")
+    gone = frame.uid.iloc[:4].tolist()
+    result = invoke("forget", model_path, "--ids", ",".join(map(str, gone)), "--json", "-")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert sorted(payload["removed_ids"]) == sorted(gone)
+    assert 0 < payload["retrained_fraction"] <= 1
+    keep = frame[~frame.uid.isin(gone)]
+    reference = SISAClassifier(n_shards=3, n_slices=2, aggregation="vote").fit(
+        keep[["a", "b", "c"]], keep["label"].to_numpy(), sample_ids=keep["uid"].to_numpy()
+    )
+    assert_same_model(persistence.load(model_path), reference, frame[["a", "b", "c"]])
+
+
+def test_fit_sisa_on_a_float_target_is_a_regressor(tmp_path):
+    from unlearnkit.exact import SISARegressor
+
+    data = write_table(make_table(), tmp_path / "train.csv")
+    out = tmp_path / "reg.ukit"
+    result = invoke(
+        "fit", data, "--method", "sisa", "--target", "price", "--drop", "note,uid,person",
+        "--shards", 2, "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert isinstance(persistence.load(out), SISARegressor)
+
+
+def test_shard_options_are_refused_by_methods_without_shards(tmp_path):
+    data = write_table(make_table(), tmp_path / "train.csv")
+    out = tmp_path / "m.ukit"
+    result = invoke("fit", data, *FIT_ARGS, "--shards", 3, "--out", out)
+    assert_error(result, EXIT_INVALID, "n_shards")
+    assert not out.exists()
+    result = invoke(
+        "fit", data, "--method", "sisa", "--target", "price", "--drop", "note,uid,person",
+        "--shards", 3, "--param", "n_shards=4", "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == EXIT_USAGE
+    result = invoke(
+        "fit", data, "--method", "sisa", "--target", "nope", "--drop", "note,uid,person",
+        "--out", out,
+    )  # fmt: skip
+    assert_error(result, EXIT_INVALID, "'nope'")
+    result = invoke(
+        "fit", data, "--method", "sisa", "--target", "price", "--drop", "note,uid,person",
+        "--shards", 500, "--out", out,
+    )  # fmt: skip
+    assert_error(result, EXIT_INVALID, "n_shards=500")

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import numpy as np
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -53,7 +54,12 @@ from rich.table import Table
 
 from unlearnkit import __version__
 from unlearnkit import _cli_io as io
-from unlearnkit.errors import DatasetNotFoundError, InvalidRequestError, UnlearnError
+from unlearnkit.errors import (
+    DatasetNotFoundError,
+    DataValidationError,
+    InvalidRequestError,
+    UnlearnError,
+)
 from unlearnkit.requests import ForgetRequest, Reason
 
 __all__ = [
@@ -280,12 +286,43 @@ def fit(
     weight_column: Annotated[
         str | None, typer.Option("--weight-column", help="Column of sample weights.")
     ] = None,
+    shards: Annotated[
+        int | None,
+        typer.Option("--shards", help="SISA: number of shards (the n_shards parameter)."),
+    ] = None,
+    slices: Annotated[
+        int | None,
+        typer.Option("--slices", help="SISA: slices per shard (the n_slices parameter)."),
+    ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option("--backend", help="SISA: where shards train, 'local' or 'ray'."),
+    ] = None,
+    n_jobs: Annotated[
+        int | None,
+        typer.Option("--n-jobs", help="SISA: local processes, or CPUs of a local Ray."),
+    ] = None,
 ) -> None:
     """Fit an unlearnable model on a table and save it.
 
     Feature columns must be numeric; the sample ids (--id-column) are what `forget` names.
+    `--method sisa` is `sisa_classifier` for a target of labels (text, booleans or integers)
+    and `sisa_regressor` for a floating-point target.
     """
     params = io.parse_params(param)
+    for key, value in (
+        ("n_shards", shards),
+        ("n_slices", slices),
+        ("backend", backend),
+        ("n_jobs", n_jobs),
+    ):
+        if value is not None:
+            if key in params:
+                raise typer.BadParameter(
+                    f"{key} is given both as an option and as --param {key}=...; give it once.",
+                    param_hint="--param",
+                )
+            params[key] = value
     feature_list = io.split_list(features) if features is not None else None
     drop_list = io.split_list(drop) if drop is not None else []
     from unlearnkit.data import Samples
@@ -293,6 +330,20 @@ def fit(
 
     err = _err()
     with _errors():
+        frame = None
+        if method == "sisa":
+            if target is None:
+                raise typer.BadParameter(
+                    "method 'sisa' needs a target column.", param_hint="--target"
+                )
+            frame = io.read_table(data, err)
+            if target not in frame.columns:
+                raise DataValidationError(
+                    f"Target column {target!r} is not in the table; it has "
+                    f"{', '.join(map(str, frame.columns[:12]))}."
+                )
+            floating = pd.api.types.is_float_dtype(frame[target])
+            method = "sisa_regressor" if floating else "sisa_classifier"
         info = registry.get(method)
         if target is None and info.task != "clustering":
             raise typer.BadParameter(
@@ -301,7 +352,8 @@ def fit(
             )
         model = info.create(**params)
         model._validate_params()  # fail on a bad value before reading a large file
-        frame = io.read_table(data, err)
+        if frame is None:
+            frame = io.read_table(data, err)
         reserved = (target, id_column, subject_column, weight_column)
         columns = io.select_features(
             frame, reserved=reserved, features=feature_list, drop=drop_list
