@@ -35,6 +35,7 @@ Examples
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -387,7 +388,10 @@ def audit(
 
     results: dict[str, dict[str, AttackResult]] = {}
 
+    seconds: dict[str, float] = {}
+
     def run_attack(name: str, fn: Callable[[Any], AttackResult]) -> None:
+        start = time.perf_counter()
         try:
             results[name] = {"unlearned": fn(unlearned)}
             if reference is not None:
@@ -395,6 +399,7 @@ def audit(
         except InsufficientDataError as err:
             results.pop(name, None)
             notes.append(f"{name} skipped: {err}")
+        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
 
     if "loss" in attacks:
         run_attack("loss", lambda m: loss_threshold_attack(m, members=forget, nonmembers=test))
@@ -442,7 +447,9 @@ def audit(
         )
     if shadow_attacks and runner is not None:
         try:
+            start = time.perf_counter()
             shadows = runner.train_random_halves(n_shadow, seed=random_state)
+            seconds["shadow_training"] = time.perf_counter() - start
         except InsufficientDataError as err:
             notes.append(f"LiRA/RMIA skipped: {err}")
         else:
@@ -475,6 +482,7 @@ def audit(
     forgetting = None
     if "ulira" in pair_attacks and runner is not None:
         try:
+            start = time.perf_counter()
             u_out, r_out = runner.train_pairs(
                 cfg.n_pairs, forget=forget_rows, rows=retain_rows, seed=random_state + 1
             )
@@ -489,6 +497,7 @@ def audit(
         except (InsufficientDataError, UnlearnError) as err:
             notes.append(f"U-LiRA skipped: {err}")
         else:
+            seconds["u-lira"] = time.perf_counter() - start
             results["u-lira"] = {"method vs retrain": ulira}
             metrics["u-lira.auc"] = ulira.auc
             metrics["u-lira.accuracy"] = ulira.accuracy
@@ -497,6 +506,7 @@ def audit(
                 per_sample["ulira"] = keyed(target)
     if "neurips" in pair_attacks and runner is not None:
         try:
+            start = time.perf_counter()
             u_out, r_out = runner.train_pairs(
                 cfg.n_pairs,
                 forget=forget_rows,
@@ -515,6 +525,7 @@ def audit(
         except (InsufficientDataError, UnlearnError) as err:
             notes.append(f"NeurIPS score skipped: {err}")
         else:
+            seconds["neurips"] = time.perf_counter() - start
             metrics["neurips.score"] = forgetting.score
             metrics["neurips.forgetting_quality"] = forgetting.forgetting_quality
             per_sample["epsilon"] = keyed(forgetting.epsilon)
@@ -522,9 +533,11 @@ def audit(
     deletions = None
     if "deletions" in attacks:
         if hasattr(unlearned, "unlearn") and isinstance(unlearned, BaseEstimator):
+            start = time.perf_counter()
             deletions = deletion_curve(
                 unlearned, data, test, retrain=retrain, random_state=random_state
             )
+            seconds["deletions"] = time.perf_counter() - start
         else:
             notes.append("deletions skipped: it needs an unlearnkit unlearner.")
 
@@ -555,6 +568,7 @@ def audit(
         forgetting=forgetting,
         deletions=deletions,
         notes=notes,
+        seconds=seconds,
     )
     if small:
         report.reason = (

@@ -53,6 +53,10 @@ class AuditReport:
         Utility as deletions accumulate, when computed.
     notes : list of str
         Checks that were skipped and why.
+    evidence : list of dict
+        Per attack: AUC on the model and the reference, difference, standard error, p-values.
+    seconds : dict of str to float
+        Wall-clock time of each check (shadow training counted separately).
     """
 
     verdict: Verdict
@@ -65,6 +69,7 @@ class AuditReport:
     deletions: DeletionCurve | None = None
     notes: list[str] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -90,6 +95,7 @@ class AuditReport:
                 for name, values in self.per_sample.items()
             },
             "notes": self.notes,
+            "seconds": self.seconds,
         }
         return dict(jsonable(out))
 
