@@ -7,8 +7,8 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from service_helpers import auth
 
-from conftest import auth
 from unlearnkit.ledger import Executor, verify_document
 from unlearnkit.service import create_app
 
@@ -157,7 +157,7 @@ def test_errors_are_problem_json_with_a_clear_message(client, tokens):
         json={"name": "m", "artifact_path": "/nonexistent.ukit", "dataset": "credit"},
         headers=h,
     )
-    assert r.status_code == 422
+    assert r.status_code == 404
     assert "/nonexistent.ukit" in r.json()["detail"]
     r = client.get("/v1/model-versions?model=nope", headers=h)
     assert r.status_code == 404

@@ -49,6 +49,7 @@ __all__ = [
     "REQUEST_KINDS",
     "ROLES",
     "STATUSES",
+    "AlreadyExistsError",
     "AuthError",
     "IdempotencyConflictError",
     "Ledger",
@@ -73,6 +74,10 @@ class NotFoundError(UnlearnError, LookupError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class AlreadyExistsError(InvalidRequestError):
+    """A dataset version or model of that name is already registered."""
 
 
 class IdempotencyConflictError(UnlearnError, ValueError):
@@ -419,7 +424,7 @@ class Ledger:
                     DatasetVersion.dataset_id == ds.id, DatasetVersion.version == version
                 )
             ):
-                raise InvalidRequestError(
+                raise AlreadyExistsError(
                     f"Dataset {name!r} already has a version {version!r}; versions are "
                     "immutable, so register the new data under a new version."
                 )
@@ -549,7 +554,7 @@ class Ledger:
         held = [str(v) for v in np.asarray(model.sample_ids_).tolist()]
         with self.reading() as s:
             if s.scalar(select(Model.id).where(Model.name == name)) is not None:
-                raise InvalidRequestError(
+                raise AlreadyExistsError(
                     f"A model named {name!r} is already registered; new versions come from "
                     "requests, so register a retrained model under a new name."
                 )
@@ -574,7 +579,7 @@ class Ledger:
         params = config if config is not None else _params(model)
         with self.session() as s:
             if s.scalar(select(Model.id).where(Model.name == name)) is not None:
-                raise InvalidRequestError(f"A model named {name!r} is already registered.")
+                raise AlreadyExistsError(f"A model named {name!r} is already registered.")
             m = Model(name=name, dataset_version_id=dv.id)
             s.add(m)
             s.flush()

@@ -41,6 +41,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from unlearnkit import __version__
 from unlearnkit.errors import UnlearnError
 from unlearnkit.ledger import (
+    AlreadyExistsError,
     Executor,
     ExecutorConfig,
     IdempotencyConflictError,
@@ -274,6 +275,7 @@ def _router() -> APIRouter:
         response_model=api.DatasetOut,
         status_code=201,
         tags=["lineage"],
+        responses=_responses(409),
     )
     def register_dataset(
         body: api.DatasetIn, ledger: Books, who: Annotated[Principal, Depends(require(*WRITERS))]
@@ -305,7 +307,7 @@ def _router() -> APIRouter:
         response_model=api.ModelVersionOut,
         status_code=201,
         tags=["lineage"],
-        responses=_responses(404),
+        responses=_responses(404, 409),
     )
     def register_model(
         body: api.ModelIn, ledger: Books, who: Annotated[Principal, Depends(require(*WRITERS))]
@@ -501,12 +503,16 @@ def create_app(
     async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
         return _problem_response(404, str(exc), request)
 
+    @app.exception_handler(AlreadyExistsError)
+    async def conflict(request: Request, exc: AlreadyExistsError) -> JSONResponse:
+        return _problem_response(409, str(exc), request)
+
     @app.exception_handler(UnlearnError)
     async def unlearn_error(request: Request, exc: UnlearnError) -> JSONResponse:
         return _problem_response(422, str(exc), request)
 
     @app.exception_handler(FileNotFoundError)
     async def missing_file(request: Request, exc: FileNotFoundError) -> JSONResponse:
-        return _problem_response(422, str(exc), request)
+        return _problem_response(404, str(exc), request)
 
     return app

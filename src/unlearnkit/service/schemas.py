@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "CertificateDocument",
@@ -26,8 +26,8 @@ __all__ = [
 T = TypeVar("T")
 
 #: Names of datasets, versions, models and subjects, and string sample ids.
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@/+-]+$")]
-SampleId = int | Name
+NAME_PATTERN = r"^[A-Za-z0-9._:@/+-]+$"
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN)]
 Status = Literal["received", "planned", "running", "verified", "done", "failed"]
 Reason = Literal["privacy", "copyright", "bias", "poison", "usability", "other"]
 
@@ -53,24 +53,101 @@ class Page(BaseModel, Generic[T]):
     next: str | None = None
 
 
-class RequestIn(BaseModel):
-    """A forget request.
+def _unique(values: list[Any]) -> list[Any]:
+    seen: set[str] = set()
+    for v in values:
+        key = f"{type(v).__name__}:{v}"
+        if key in seen:
+            raise ValueError(f"{v!r} is listed twice; give each value once")
+        seen.add(key)
+    return values
 
-    ``erase_subject`` removes every sample of ``subject`` from every model holding it; the other
-    kinds act on the models trained on ``dataset``.
-    """
 
+Unique = {"uniqueItems": True}
+#: Mappings keyed by names: keys outside the pattern are not allowed.
+NameKeys = {
+    "additionalProperties": False,
+    "propertyNames": {"pattern": NAME_PATTERN, "minLength": 1, "maxLength": 200},
+}
+
+
+def _id_list(max_length: int) -> Any:
+    """Non-empty lists of unique integers or of unique names (not a mix)."""
+    size = {"min_length": 1, "max_length": max_length, "json_schema_extra": Unique}
+    return Annotated[list[int], Field(**size)] | Annotated[list[Name], Field(**size)]
+
+
+IdList = _id_list(100_000)
+LabelList = _id_list(1000)
+SampleIdList = _id_list(1_000_000)
+
+
+class _RequestBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["erase_subject", "items", "group", "classes", "features", "relabel"]
-    subject: Name | None = None
-    dataset: Name | None = None
-    ids: list[SampleId] = Field(default_factory=list, max_length=100_000)
-    where: dict[Name, int | float | Name] = Field(default_factory=dict)
-    labels: list[int | Name] = Field(default_factory=list)
-    columns: list[int | Name] = Field(default_factory=list)
-    new_labels: dict[Name, int | float | Name] = Field(default_factory=dict)
     reason: Reason = "privacy"
+
+
+class EraseSubjectIn(_RequestBase):
+    """Remove every sample of a data subject from every model holding it (GDPR Art. 17)."""
+
+    kind: Literal["erase_subject"]
+    subject: Name
+
+
+class ItemsIn(_RequestBase):
+    """Remove samples of ``dataset`` by id from every model trained on them."""
+
+    kind: Literal["items"]
+    dataset: Name
+    ids: IdList
+    subject: Name | None = None
+
+    _check_ids = field_validator("ids")(_unique)
+
+
+class GroupIn(_RequestBase):
+    """Remove every sample matching ``where`` (on the model's columns and ``y``)."""
+
+    kind: Literal["group"]
+    dataset: Name
+    where: dict[Name, int | float | Name] = Field(min_length=1, json_schema_extra=NameKeys)
+    subject: Name | None = None
+
+
+class ClassesIn(_RequestBase):
+    """Remove whole classes from the models trained on ``dataset``."""
+
+    kind: Literal["classes"]
+    dataset: Name
+    labels: LabelList
+
+    _check_labels = field_validator("labels")(_unique)
+
+
+class FeaturesIn(_RequestBase):
+    """Remove feature columns (by position or name) from the models trained on ``dataset``."""
+
+    kind: Literal["features"]
+    dataset: Name
+    columns: LabelList
+
+    _check_columns = field_validator("columns")(_unique)
+
+
+class RelabelIn(_RequestBase):
+    """Correct labels: ``{sample id: new label}``."""
+
+    kind: Literal["relabel"]
+    dataset: Name
+    new_labels: dict[Name, int | float | Name] = Field(min_length=1, json_schema_extra=NameKeys)
+
+
+#: A forget request; ``kind`` says which fields it has.
+RequestIn = Annotated[
+    EraseSubjectIn | ItemsIn | GroupIn | ClassesIn | FeaturesIn | RelabelIn,
+    Field(discriminator="kind"),
+]
 
 
 class TaskOut(BaseModel):
@@ -113,10 +190,13 @@ class DatasetIn(BaseModel):
 
     name: Name
     version: Name
-    sample_ids: list[SampleId] = Field(min_length=1, max_length=1_000_000)
+    sample_ids: SampleIdList
     subjects: list[Name | None] | None = None
     subject_column: Name | None = None
     description: str = Field(default="", max_length=2000)
+
+
+    _check_ids = field_validator("sample_ids")(_unique)
 
 
 class DatasetOut(BaseModel):
