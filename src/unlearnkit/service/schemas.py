@@ -195,7 +195,6 @@ class DatasetIn(BaseModel):
     subject_column: Name | None = None
     description: str = Field(default="", max_length=2000)
 
-
     _check_ids = field_validator("sample_ids")(_unique)
 
 

@@ -1,0 +1,70 @@
+"""The books' commands: ledger verify, tokens create, certificate verify."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from unlearnkit._cli_service import main
+from unlearnkit.ledger import Executor, Ledger, RequestSpec
+
+runner = CliRunner()
+
+
+def _run(*args: str):
+    return runner.invoke(main, list(args))
+
+
+def test_ledger_verify_names_the_first_tampered_entry(toy, db_url):
+    toy.submit(RequestSpec(kind="erase_subject", subject="s1"))
+    Executor(toy).run_until_idle()
+    ok = _run("ledger", "verify", "--db", db_url)
+    assert ok.exit_code == 0, ok.output
+    assert "intact" in ok.output
+    with toy.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET actor = 'mallory' WHERE seq = 5"))
+    bad = _run("ledger", "verify", "--db", db_url)
+    assert bad.exit_code == 3
+    assert "entry 5 was tampered with" in bad.output
+
+
+def test_tokens_create_prints_the_token_last(toy, db_url):
+    result = _run("tokens", "create", "--role", "auditor", "--db", db_url)
+    assert result.exit_code == 0, result.output
+    token = result.output.split()[-1]
+    assert toy.authenticate(token)["role"] == "auditor"
+    bad = _run("tokens", "create", "--role", "boss", "--db", db_url)
+    assert bad.exit_code == 3
+    assert "requester, operator, auditor, admin" in bad.output
+
+
+def test_certificate_verify(toy, db_url, tmp_path):
+    req, _ = toy.submit(RequestSpec(kind="erase_subject", subject="s2"))
+    Executor(toy).run_until_idle()
+    path = tmp_path / "cert.json"
+    doc = toy.certificate(request_id=req["id"])
+    path.write_text(json.dumps(doc))
+    result = _run("certificate", "verify", str(path), "--db", db_url)
+    assert result.exit_code == 0, result.output
+    assert "is valid" in result.output
+    assert "s2" in result.output
+    key = tmp_path / "public.pem"
+    key.write_text(toy.signer.public_key_pem)
+    assert _run("certificate", "verify", str(path), "--public-key", str(key)).exit_code == 0
+    doc["certificate"]["subject"] = "someone-else"
+    path.write_text(json.dumps(doc))
+    forged = _run("certificate", "verify", str(path), "--db", db_url)
+    assert forged.exit_code == 3
+    assert "altered" in forged.output
+    assert _run("certificate", "verify", str(tmp_path / "none.json")).exit_code == 4
+
+
+def test_default_books_are_the_embedded_sqlite_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNLEARNKIT_HOME", str(tmp_path / "home"))
+    result = _run("tokens", "create", "--role", "admin")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "home" / "ledger.db").is_file()
+    books = Ledger.open()
+    assert books.authenticate(result.output.split()[-1])["role"] == "admin"
