@@ -223,3 +223,71 @@ def test_module_doctests():
     audit_module = importlib.import_module("unlearnkit.evaluate.audit")
     for module in (audit_module, report_module):
         assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+def _torch_train(X, y, random_state=None):
+    import torch
+
+    torch.manual_seed(0 if random_state is None else int(random_state) % 2**31)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 48), torch.nn.ReLU(), torch.nn.Linear(48, 2))
+    opt = torch.optim.Adam(net.parameters(), lr=0.05)
+    Xt = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    yt = torch.as_tensor(np.asarray(y), dtype=torch.long)
+    for _ in range(120):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(Xt), yt).backward()
+        opt.step()
+    return net
+
+
+def test_audit_of_pytorch_classifiers():
+    pytest.importorskip("torch")
+    data, test, forget = _task(6, n=500, n_train=300, n_forget=60)
+    kept = data.drop(forget)
+    exact = _torch_train(kept.X, kept.y)
+    report = audit(
+        exact,
+        data=data,
+        forget_ids=forget,
+        test=test,
+        retrain=_torch_train,
+        attacks=("loss", "mia_efficacy", "lira"),
+        n_shadow=4,
+    )
+    assert report.verdict == "forgotten", report.reason
+    assert report.metrics["parameter_distance"] == 0.0
+    noop = _torch_train(data.X, data.y)
+    report = audit(
+        noop,
+        data=data,
+        forget_ids=forget,
+        test=test,
+        retrain=_torch_train,
+        attacks=("loss", "mia_efficacy", "lira"),
+        n_shadow=4,
+    )
+    assert report.verdict == "not_forgotten", report.reason
+    assert report.metrics["parameter_distance"] > 0.0
+
+
+def test_fairness_and_backdoor_metrics_for_each_model():
+    data, test, forget = _task(0)
+    test = Samples(test.X, test.y, groups={"sex": np.arange(len(test)) % 2})
+    model = _exact(GaussianNBUnlearner, data, forget)
+    triggered = np.zeros((30, 6)) + 3.0
+    report = audit(
+        model,
+        data=data,
+        forget_ids=forget,
+        test=test,
+        original=model,
+        attacks=("loss",),
+        sensitive="sex",
+        backdoor=(triggered, 1),
+    )
+    for prefix in ("", "original.", "reference."):
+        assert 0 <= report.metrics[f"{prefix}demographic_parity_difference"] <= 1
+        assert f"{prefix}equalized_odds_difference" in report.metrics
+    assert report.metrics["backdoor_success"] == report.metrics["reference.backdoor_success"]
+    with pytest.raises(DataValidationError, match="nope"):
+        audit(model, data=data, forget_ids=forget, test=test, attacks=("loss",), sensitive="nope")

@@ -67,7 +67,7 @@ from unlearnkit.evaluate.report import AuditReport
 from unlearnkit.evaluate.rmia import rmia_attack
 from unlearnkit.evaluate.roc import AttackResult, bootstrap_aucs
 from unlearnkit.evaluate.shadow import ShadowRunner, UnlearnFn, fit_clone, unlearn_by_position
-from unlearnkit.evaluate.symptoms import deletion_curve
+from unlearnkit.evaluate.symptoms import backdoor_success_rate, deletion_curve, fairness_gaps
 
 __all__ = ["ATTACKS", "AuditConfig", "audit"]
 
@@ -254,6 +254,8 @@ def audit(
     cache: Any = None,
     config: AuditConfig | None = None,
     random_state: int = 0,
+    sensitive: str | None = None,
+    backdoor: tuple[Any, Any] | None = None,
 ) -> AuditReport:
     """Audit whether ``unlearned`` forgot ``forget_ids``.
 
@@ -288,6 +290,12 @@ def audit(
         Verdict thresholds.
     random_state : int
         Seeds shadow subsets and attack classifiers.
+    sensitive : str, optional
+        A column of ``test`` (a group column or feature) whose groups the fairness gaps
+        (demographic parity, equalised odds) are measured between, for every model given.
+    backdoor : (X_triggered, target_label), optional
+        Inputs carrying a trigger and the attacker's label: the attack success rate is
+        reported for every model given (it should fall to the reference's).
 
     Raises
     ------
@@ -529,6 +537,28 @@ def audit(
             metrics["neurips.score"] = forgetting.score
             metrics["neurips.forgetting_quality"] = forgetting.forgetting_quality
             per_sample["epsilon"] = keyed(forgetting.epsilon)
+
+    models = {"": unlearned, "original.": original, "reference.": reference}
+    for prefix, candidate in models.items():
+        if candidate is None:
+            continue
+        if backdoor is not None:
+            triggered, target_label = backdoor
+            metrics[f"{prefix}backdoor_success"] = backdoor_success_rate(
+                candidate, triggered, target_label
+            )
+        if sensitive is not None:
+            groups = test.column(sensitive)
+            if groups is None:
+                raise DataValidationError(
+                    f"sensitive={sensitive!r} is not a column of the test samples; they have "
+                    f"{preview(test.column_names(), 12)}."
+                )
+            gaps = fairness_gaps(candidate, test.X, test.y, groups)
+            metrics[f"{prefix}demographic_parity_difference"] = gaps[
+                "demographic_parity_difference"
+            ]
+            metrics[f"{prefix}equalized_odds_difference"] = gaps["equalized_odds_difference"]
 
     deletions = None
     if "deletions" in attacks:
