@@ -166,3 +166,47 @@ def test_too_many_requests_for_the_training_set_is_rejected(tmp_path):
             console=Console(file=io.StringIO()),
             download=False,
         )
+
+
+def test_books_carry_every_single_client_erasure_to_a_valid_certificate(demo):
+    report, out = demo
+    s = report.summary
+    singles = [r for r in report.requests if r["kind"] != "batch"]
+    assert s["books_requests"] == len(singles) == N_REQUESTS - 1
+    assert s["books_requests_done"] == len(singles)
+    assert s["books_certificates_valid"] == len(singles)
+    assert s["books_model_versions"] == len(singles) + 1
+    assert s["books_resubmission_was_no_op"] is True
+    assert s["books_audit_intact"] is True
+    assert [c["subject"] for c in report.certificates] == [str(r["subject"]) for r in singles]
+    assert all(c["guarantee"] == "exact" and c["verification_passed"] for c in report.certificates)
+    assert all(c["samples"] == [c["subject"]] for c in report.certificates)
+    assert (report.output_dir / "books" / "ledger.db").is_file()
+    flat = " ".join(out.split())
+    assert "Certificates issued through the books" in flat
+    assert f"unlearnkit serve --db {s['books_db']}" in flat
+    assert "ukt_" not in report.json_path.read_text()  # the dashboard token is only printed
+
+
+def test_books_of_a_rerun_into_the_same_folder_start_afresh(tmp_path):
+    from unlearnkit.data import Samples
+    from unlearnkit.demo import _run_books
+
+    rng = np.random.default_rng(0)
+    train = Samples(
+        rng.normal(size=(30, 3)), y=rng.normal(size=30), ids=range(30), subjects=range(30)
+    )
+    for _ in range(2):
+        certificates, summary, token = _run_books(
+            tmp_path / "books",
+            train,
+            train.X,
+            train.y,
+            ["4", "9"],
+            1.0,
+            0,
+            Console(file=io.StringIO()),
+        )
+        assert [c["status"] for c in certificates] == ["done", "done"]
+        assert summary["books_model_versions"] == 3
+        assert token.startswith("ukt_")

@@ -16,7 +16,13 @@ The scenario, on the 30,000 real clients of the Taiwan credit-default data
    id already looked up). The last request is a batch of several clients at once;
 5. carry out each request with ``model.unlearn``, timing it;
 6. retrain :class:`sklearn.linear_model.Ridge` from scratch on the retained clients, timing it,
-   and compare coefficients, test accuracy and time.
+   and compare coefficients, test accuracy and time;
+7. keep the books (:mod:`unlearnkit.ledger`, an embedded SQLite file in the report folder):
+   register the training clients as a dataset version and a freshly fitted model as version 1,
+   submit an ``erase_subject`` request per single client (plus one resubmission, a no-op by
+   its idempotency key), let the worker unlearn, verify against a retrain and sign a
+   certificate for each, check every certificate's signature and the audit log's hash chain,
+   and print the command that opens the dashboard on these books.
 
 Everything in the report is measured in the run; nothing is fixed in advance.
 
@@ -37,6 +43,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
+import shutil
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -60,7 +67,7 @@ from unlearnkit import __version__
 from unlearnkit.base import UnlearningResult
 from unlearnkit.data import Samples
 from unlearnkit.datasets import FILES, load_taiwan_credit
-from unlearnkit.errors import InvalidParameterError
+from unlearnkit.errors import InvalidParameterError, UnlearnError
 from unlearnkit.exact import RidgeUnlearner
 from unlearnkit.reporting import HtmlReport, new_figure
 from unlearnkit.requests import ForgetRequest, Reason
@@ -89,6 +96,9 @@ class DemoReport:
         Flat headline figures: sizes, accuracy, coefficient differences, times, speed-ups.
     requests : list of dict
         One entry per request: kind, subject, rows removed, seconds.
+    certificates : list of dict
+        One entry per request carried out through the books: request, subject, model versions,
+        guarantee, verification and whether the signature holds.
     """
 
     output_dir: Path
@@ -96,6 +106,7 @@ class DemoReport:
     html_path: Path
     summary: dict[str, Any]
     requests: list[dict[str, Any]] = field(default_factory=list)
+    certificates: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _default_output_dir() -> Path:
@@ -170,6 +181,7 @@ def run_demo(
     alpha: float = 1.0,
     data_dir: str | os.PathLike[str] | None = None,
     download: bool = True,
+    books: bool = True,
 ) -> DemoReport:
     """Run the GDPR erasure demonstration and write ``report.json`` and ``report.html``.
 
@@ -191,6 +203,9 @@ def run_demo(
         Data root holding ``taiwan_credit_default/`` (default: see :mod:`unlearnkit.datasets`).
     download : bool, default=True
         Whether the data file may be downloaded when it is not on this machine.
+    books : bool, default=True
+        Also carry the single-client requests out through the books and the worker (step 7),
+        writing ``books/ledger.db`` in the report folder.
 
     Returns
     -------
@@ -370,16 +385,153 @@ def run_demo(
         "data_sha256": spec.sha256,
     }
 
-    report = _build_report(summary, rows, coefficients, environment, config, results, retrain_times)
     folder = Path(output_dir) if output_dir is not None else _default_output_dir()
+    certificates: list[dict[str, Any]] = []
+    if books:
+        subjects = [str(r["subject"]) for r in rows if r["kind"] != "batch"]
+        certificates, books_summary, token = _run_books(
+            folder / "books", train, X_train, y_train, subjects, alpha, random_state, console
+        )
+        summary.update(books_summary)
+
+    report = _build_report(summary, rows, coefficients, environment, config, results, retrain_times)
     json_path, html_path = report.write(folder)
 
     console.print(_result_table(summary))
+    if books:
+        console.print(_certificates_table(certificates))
+        console.print(
+            f"Books: [bold]{escape(summary['books_db'])}[/bold] "
+            f"({summary['books_certificates_valid']}/{len(certificates)} certificates verify, "
+            f"audit log {'intact' if summary['books_audit_intact'] else 'BROKEN'}: "
+            f"{summary['books_audit_entries']} entries)"
+        )
+        console.print(
+            "Open the dashboard: [bold]"
+            + escape(f"unlearnkit serve --db {summary['books_db']}")
+            + "[/bold], then http://127.0.0.1:8000/dashboard/ with the token "
+            + escape(token)
+        )
     console.print(f"Report written to [bold]{escape(str(html_path))}[/bold]")
     console.print(f"Machine-readable results: [bold]{escape(str(json_path))}[/bold]")
     return DemoReport(
-        output_dir=folder, json_path=json_path, html_path=html_path, summary=summary, requests=rows
+        output_dir=folder,
+        json_path=json_path,
+        html_path=html_path,
+        summary=summary,
+        requests=rows,
+        certificates=certificates,
     )
+
+
+def _run_books(
+    folder: Path,
+    train: Samples,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    subjects: list[str],
+    alpha: float,
+    random_state: int,
+    console: Console,
+) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
+    """Step 7: the same erasures through the books, the worker and signed certificates."""
+    from unlearnkit.ledger import Executor, Ledger, RequestSpec, verify_document
+
+    if folder.exists():  # the books of an earlier run into the same folder
+        shutil.rmtree(folder)
+    url = f"sqlite:///{folder.resolve() / 'ledger.db'}"
+    ledger = Ledger.open(url)
+    try:
+        version = f"train-seed{random_state}"
+        ledger.register_dataset(
+            "taiwan-credit",
+            version,
+            sample_ids=train.ids,
+            subjects=[str(s) for s in train.subjects],
+            subject_column="ID",
+            description="Taiwan credit-default training clients; one row per client",
+        )
+        model = RidgeUnlearner(alpha=alpha).fit(X_train, y_train, sample_ids=train.ids)
+        ledger.register_model("credit-default-ridge", model, dataset="taiwan-credit")
+        ids = []
+        for subject in subjects:
+            spec = RequestSpec(kind="erase_subject", subject=subject)
+            request, _ = ledger.submit(spec, owner="demo", idempotency_key=f"erase-{subject}")
+            ids.append(request["id"])
+        again, created = ledger.submit(
+            RequestSpec(kind="erase_subject", subject=subjects[0]),
+            owner="demo",
+            idempotency_key=f"erase-{subjects[0]}",
+        )
+        executor = Executor(ledger)
+        start = time.perf_counter()
+        with console.status(f"worker: {len(ids)} erasure requests through the books"):
+            executor.run_until_idle()
+        worker_seconds = time.perf_counter() - start
+        public_key = ledger.signer.public_key_pem
+        certificates = []
+        for rid in ids:
+            request = ledger.get_request(rid)
+            entry: dict[str, Any] = {
+                "request_id": rid,
+                "subject": request["subject"],
+                "status": request["status"],
+            }
+            if request["status"] == "done":
+                document = ledger.certificate(request_id=rid)
+                body = document["certificate"]
+                try:
+                    verify_document(document, public_key)
+                    valid = True
+                except UnlearnError:
+                    valid = False
+                model_entry = body["models"][0] if body["models"] else None
+                entry |= {
+                    "certificate_id": body["certificate_id"],
+                    "samples": body["samples"],
+                    "guarantee": body["guarantee_label"],
+                    "versions": (
+                        f"v{model_entry['version_before']['version']} -> "
+                        f"v{model_entry['version_after']['version']}"
+                        if model_entry
+                        else "-"
+                    ),
+                    "verification_passed": body["verification"]["passed"],
+                    "signature_valid": valid,
+                }
+            certificates.append(entry)
+        chain = ledger.verify_audit()
+        token, _ = ledger.create_token("operator", name="demo-dashboard", actor="demo")
+        summary = {
+            "books_db": url,
+            "books_requests": len(ids),
+            "books_requests_done": sum(c["status"] == "done" for c in certificates),
+            "books_resubmission_was_no_op": (not created) and again["id"] == ids[0],
+            "books_certificates_valid": sum(bool(c.get("signature_valid")) for c in certificates),
+            "books_model_versions": ledger.list_model_versions().total,
+            "books_audit_intact": chain.ok,
+            "books_audit_entries": chain.entries,
+            "books_worker_seconds": worker_seconds,
+        }
+    finally:
+        ledger.close()
+    return certificates, summary, token
+
+
+def _certificates_table(certificates: list[dict[str, Any]]) -> Table:
+    table = Table(title="Certificates issued through the books", title_justify="left")
+    for column in ("subject", "status", "model versions", "guarantee", "verified", "signature"):
+        table.add_column(column)
+    for c in certificates:
+        table.add_row(
+            escape(str(c["subject"])),
+            c["status"],
+            c.get("versions", "-"),
+            escape(str(c.get("guarantee", "-"))),
+            "yes" if c.get("verification_passed") else "no",
+            "valid" if c.get("signature_valid") else "INVALID",
+        )
+    return table
 
 
 def _median(values: list[float]) -> float | None:
