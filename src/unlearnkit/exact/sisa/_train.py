@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import pickle
 import time
@@ -10,6 +11,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["ConstantClassifier", "ShardJob", "ShardResult", "digest", "train_shard"]
 
@@ -75,7 +77,23 @@ def work(slices: np.ndarray, n_slices: int, start: int, incremental: bool, passe
     return int(passes * counts[start:].sum())
 
 
+@functools.cache
+def _controller() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
 def train_shard(job: ShardJob) -> ShardResult:
+    """Train one shard on one BLAS thread.
+
+    Shards are many small problems that run in parallel on the backend; threads inside one
+    only spin. One thread also makes the sums, and so the model, the same on every machine,
+    whatever its number of cores, which exact unlearning on a cluster relies on.
+    """
+    with _controller().limit(limits=1):
+        return _train(job)
+
+
+def _train(job: ShardJob) -> ShardResult:
     start_time = time.perf_counter()
     if len(job.X) == 0:
         return ShardResult(job.shard, None)

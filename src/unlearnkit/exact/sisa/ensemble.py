@@ -353,7 +353,10 @@ class _SISABase(Unlearner):
         self._models = tuple(models)
         self._checkpoints = tuple(checkpoints)
         self.shard_sizes_ = sizes
-        self.shard_fingerprints_ = tuple(digest(m) for m in models)
+        fingerprints = list(getattr(self, "shard_fingerprints_", ("",) * len(models)))
+        for job in jobs:
+            fingerprints[job.shard] = digest(models[job.shard])
+        self.shard_fingerprints_ = tuple(fingerprints)
         live = {c.path for shard in self._checkpoints for c in shard}
         self._superseded = (*self._superseded, *(c for c in superseded if c.path not in live))
         if not self._saved:
