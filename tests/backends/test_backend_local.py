@@ -191,3 +191,20 @@ def test_ray_backend_unreachable_address(monkeypatch):
 def test_ray_backend_bad_cpus():
     with pytest.raises(BackendError, match="n_jobs=0"):
         get_backend("ray", n_jobs=0)
+
+
+def test_ray_backend_pickles_its_settings_and_reconnects_when_used(monkeypatch):
+    import pickle
+
+    fake = FakeRay(initialized=False)
+    monkeypatch.setitem(__import__("sys").modules, "ray", fake)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    backend = get_backend("ray", address="ray://head:10001")
+    copy = pickle.loads(pickle.dumps(backend))
+    assert copy.address == "ray://head:10001"
+    assert len(fake.calls) == 1
+    fake.initialized = False
+    copy.close()
+    assert len(fake.calls) == 1  # a copy that never connected shuts nothing down
+    assert copy._connect() is fake
+    assert fake.calls[-1] == ("init", {"address": "ray://head:10001", "logging_level": "warning"})

@@ -59,16 +59,24 @@ class RayBackend(Backend):
                 f"n_jobs={n_jobs!r} is not a number of CPUs for a local Ray; pass a positive "
                 "integer or None for every core."
             )
-        ray = _import_ray()
         self.address = address or os.environ.get("RAY_ADDRESS") or None
+        self.n_jobs = n_jobs
         self._started = False
+        self._ray: Any = None
+        self._connect()
+
+    def _connect(self) -> Any:
+        """Join or start Ray unless this backend already did."""
+        if self._ray is not None:
+            return self._ray
+        ray = _import_ray()
         if not ray.is_initialized():
             try:
                 if self.address is not None:
                     ray.init(address=self.address, logging_level="warning")
                 else:
                     ray.init(
-                        num_cpus=n_jobs,
+                        num_cpus=self.n_jobs,
                         include_dashboard=False,
                         logging_level="warning",
                         log_to_driver=False,
@@ -82,13 +90,24 @@ class RayBackend(Backend):
             self._started = True
         self._ray = ray
         self._remote = ray.remote(num_cpus=1, max_retries=0)(_call_remote)
+        return ray
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Only the settings: a copy (a saved model's backend) connects again when used."""
+        return {"address": self.address, "n_jobs": self.n_jobs}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.address = state["address"]
+        self.n_jobs = state["n_jobs"]
+        self._started = False
+        self._ray = None
 
     @property
     def n_workers(self) -> int:
-        return max(1, int(self._ray.cluster_resources().get("CPU", 1)))
+        return max(1, int(self._connect().cluster_resources().get("CPU", 1)))
 
     def _run(self, call: _Call, items: Sequence[Any], advance: Callable[[], None]) -> list[Any]:
-        ray = self._ray
+        ray = self._connect()
         call_ref = ray.put(call)
         refs = [self._remote.remote(call_ref, item) for item in items]
         pending = list(refs)
@@ -100,6 +119,7 @@ class RayBackend(Backend):
 
     def close(self) -> None:
         """Shut down the Ray session this backend opened (none if it joined one)."""
-        if self._started and self._ray.is_initialized():
+        if self._started and self._ray is not None and self._ray.is_initialized():
             self._ray.shutdown()
         self._started = False
+        self._ray = None

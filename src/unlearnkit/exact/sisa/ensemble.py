@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import warnings
 from numbers import Integral, Real
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -446,7 +447,7 @@ class _SISABase(Unlearner):
         return store
 
     # -- persistence --------------------------------------------------------------------------
-    def save(self, path: Any) -> Any:
+    def save(self, path: str | Path) -> Path:
         """Write the ensemble to ``path`` atomically, then delete checkpoints it no longer uses.
 
         Checkpoints replaced by an unlearning are kept until the model is saved again, so a
