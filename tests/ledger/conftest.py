@@ -6,9 +6,9 @@ import os
 
 import pytest
 from ledger_helpers import toy_model
-from postgres_server import PostgresServer, skip_reason
 
 from unlearnkit.ledger import Ledger
+from unlearnkit.ledger.testing import TemporaryPostgres, skip_reason
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -19,7 +19,7 @@ def postgres():
     if reason is not None:
         print(f"skipping PostgreSQL tests: {reason}")
         pytest.skip(reason)
-    server = PostgresServer().start()
+    server = TemporaryPostgres().start()
     yield server
     server.stop()
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ledger"))
-from postgres_server import PostgresServer, skip_reason
 from service_helpers import populate
 
 from unlearnkit.ledger import Ledger
+from unlearnkit.ledger.testing import TemporaryPostgres, skip_reason
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -23,7 +19,7 @@ def postgres():
     if reason is not None:
         print(f"skipping PostgreSQL tests: {reason}")
         pytest.skip(reason)
-    server = PostgresServer().start()
+    server = TemporaryPostgres().start()
     yield server
     server.stop()
 

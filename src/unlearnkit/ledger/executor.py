@@ -116,6 +116,9 @@ class Executor:
         self.ledger = ledger
         self.config = config or ExecutorConfig()
         self.me = self.config.worker_id
+        # The model this worker just unlearned, by version id: verification reuses it instead
+        # of reading back the artifact it wrote (whose hash it computed from the same bytes).
+        self._fresh: tuple[int, Any] | None = None
 
     # -- claiming -------------------------------------------------------------------------
     def _until(self) -> dt.datetime:
@@ -225,7 +228,7 @@ class Executor:
         try:
             if status == "received":
                 status = self._plan(request_id)
-            if status == "planned":
+            if status == "planned":  # planning by an earlier worker committed, then it stopped
                 status = self._move(request_id, "running", "work started")
             if status == "running":
                 status = self._run_tasks(request_id)
@@ -310,7 +313,8 @@ class Executor:
                 models=[names[m] for m in sorted(targets)],
                 samples=sum(len(p) for p in targets.values()),
             )
-            return "planned"
+            self._event(s, r, "running", "work started")
+            return "running"
 
     def _targets(self, s: Session, r: Request) -> dict[int, list[int]]:
         """``{model id: affected sample pks}`` (pks empty where resolved at unlearning)."""
@@ -525,7 +529,8 @@ class Executor:
                     "seconds": result.seconds,
                 },
             )
-            return task
+        self._fresh = (v.id, model)  # committed: the version id is now taken for good
+        return task
 
     def _nothing_to_do(self, t: Task) -> Task:
         with self.ledger.session() as s:
@@ -570,10 +575,11 @@ class Executor:
             assert old is not None
             assert new is not None
             assert r is not None
-        before, after = self._load(old), self._load(new)
+        fresh, self._fresh = self._fresh, None
+        after = fresh[1] if fresh is not None and fresh[0] == new.id else self._load(new)
         removed = [str(i) for i in t.result.get("removed_ids", [])]
         summary = verify_unlearning(
-            before, after, removed, kind=r.kind, config=self.config.verification
+            old.fingerprint, after, removed, kind=r.kind, config=self.config.verification
         )
         with self.ledger.session() as s:
             task = s.get(Task, t.id)

@@ -1,7 +1,18 @@
-"""A throw-away PostgreSQL server for the tests: temp dir, free loopback port, own socket dir.
+"""A throw-away PostgreSQL server for tests and benchmarks of the books.
 
-initdb and postgres refuse to run as root, so as root the server runs as the ``postgres``
-system user through ``runuser``.
+:class:`TemporaryPostgres` runs ``initdb`` in a temp dir and starts the server on a free
+loopback port with its unix socket in that dir; :meth:`~TemporaryPostgres.new_database` gives
+the SQLAlchemy URL of a fresh database. It needs the server binaries (Debian's ``postgresql``
+package: ``/usr/lib/postgresql/<version>/bin``). initdb and postgres refuse to run as root, so
+as root the server runs as the ``postgres`` system user through ``runuser``.
+
+Examples
+--------
+>>> reason = skip_reason()
+>>> if reason is None:
+...     with TemporaryPostgres() as server:
+...         url = server.new_database()
+...     assert url.startswith("postgresql+psycopg://")
 """
 
 from __future__ import annotations
@@ -15,10 +26,17 @@ import subprocess
 import tempfile
 import uuid
 from pathlib import Path
+from types import TracebackType
+
+__all__ = ["TemporaryPostgres", "find_bindir", "skip_reason"]
 
 
 def find_bindir() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: Path(p).parts[4])
+    """The newest ``/usr/lib/postgresql/*/bin`` with initdb, else the one on ``PATH``."""
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: [int(x) if x.isdigit() else 0 for x in Path(p).parts[4].split(".")],
+    )
     if found:
         return Path(found[-1]).parent
     initdb = shutil.which("initdb")
@@ -45,12 +63,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class PostgresServer:
-    """Start with :meth:`start`, stop with :meth:`stop`; :meth:`new_database` gives a URL."""
+class TemporaryPostgres:
+    """A PostgreSQL server in a temp dir: :meth:`start`, :meth:`stop`, or use ``with``."""
 
     def __init__(self) -> None:
         bindir = find_bindir()
-        assert bindir is not None
+        if bindir is None:
+            raise FileNotFoundError(
+                "PostgreSQL server binaries not found; install the 'postgresql' package."
+            )
         self.bindir = bindir
         self.root = Path(tempfile.mkdtemp(prefix="unlearnkit-pg-"))
         self.data = self.root / "data"
@@ -66,7 +87,18 @@ class PostgresServer:
             [*self._prefix, *args], check=True, capture_output=True, text=True, timeout=120
         )
 
-    def start(self) -> PostgresServer:
+    def __enter__(self) -> TemporaryPostgres:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> TemporaryPostgres:
         self._run(
             str(self.bindir / "initdb"),
             "-D",
