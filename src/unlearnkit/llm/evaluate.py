@@ -12,7 +12,7 @@ Examples
 >>> from unlearnkit.llm.model import TinyLMConfig, build_tiny_lm, train_tokenizer
 >>> from unlearnkit.llm.evaluate import score_model
 >>> torch.set_num_threads(1)
->>> data = make_tofu(TofuConfig(n_people=10, n_holdout=1, n_authors=2, n_countries=2))
+>>> data = make_tofu(TofuConfig(n_people=10, n_holdout=1, n_authors=4, n_countries=2))
 >>> tok = train_tokenizer(list(data.corpus()), vocab_size=200)
 >>> model = build_tiny_lm(tok, TinyLMConfig(n_embd=16, n_layer=1, n_head=2))
 >>> s = score_model(model, tok, data, "forget10", n_retain=20, n_generate=4)
@@ -133,7 +133,8 @@ def score_set(
     pert = token_stats(model, tokenizer, flat, batch_size)
     groups = [pert[i * k : (i + 1) * k] for i in range(len(examples))]
     n_gen = len(examples) if n_generate is None else min(n_generate, len(examples))
-    gen = generate_answers(model, tokenizer, [e.prompt for e in examples[:n_gen]])
+    prompts = [e.prompt for e in examples[:n_gen]]
+    gen = generate_answers(model, tokenizer, prompts) if prompts else []
     texts = [e.answer for e in examples]
     return SetScores(
         probability=np.array([normalized_probability(s.logp) for s in answers]),
