@@ -69,14 +69,6 @@ class ShardResult:
     seconds: float = 0.0
 
 
-def work(slices: np.ndarray, n_slices: int, start: int, incremental: bool, passes: int) -> int:
-    """Rows processed when retraining from slice ``start``: the cost measure of SISA."""
-    if not incremental:
-        return len(slices)
-    counts = np.bincount(slices, minlength=n_slices).cumsum()
-    return int(passes * counts[start:].sum())
-
-
 @functools.cache
 def _controller() -> ThreadpoolController:
     return ThreadpoolController()

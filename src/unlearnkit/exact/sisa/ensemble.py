@@ -37,7 +37,7 @@ from unlearnkit.exact.sisa._checkpoints import (
     CheckpointStore,
     remove,
 )
-from unlearnkit.exact.sisa._train import ShardJob, ShardResult, digest, train_shard, work
+from unlearnkit.exact.sisa._train import ShardJob, ShardResult, digest, train_shard
 from unlearnkit.exact.sisa.torch_models import TorchClassifier, TorchRegressor
 from unlearnkit.registry import register_method
 from unlearnkit.requests import RequestKind
@@ -92,6 +92,7 @@ class _SISABase(Unlearner):
     _passes: int
     _deterministic: bool
     _template: Any
+    _shard_estimators: tuple[Any, ...]
     _run: str
     _hot_split: bool
 
@@ -237,6 +238,9 @@ class _SISABase(Unlearner):
                 hot_threshold=float(self.hot_threshold),
             )
             self._template = template
+            self._shard_estimators = tuple(
+                self._seeded(template, shard) for shard in range(int(self.n_shards))
+            )
             self._hot_split = deletion_probability is not None
             self._incremental = hasattr(template, "partial_fit") and int(self.n_slices) > 1
             self._passes = self._slice_passes(template)
@@ -297,7 +301,7 @@ class _SISABase(Unlearner):
             jobs.append(
                 ShardJob(
                     shard=shard,
-                    estimator=self._seeded(self._template, shard),
+                    estimator=self._shard_estimators[shard],
                     X=store.X[rows],
                     y=store.y[rows],
                     slices=self._slice_of_row[rows],
@@ -371,20 +375,21 @@ class _SISABase(Unlearner):
             "deterministic": self._deterministic,
         }
 
-    def _total_work(self, alive: np.ndarray) -> int:
-        total = 0
-        for shard in range(int(self.n_shards)):
-            slices = self._slice_of_row[alive & (self._shard_of_row == shard)]
-            total += work(slices, int(self.n_slices), 0, self._incremental, self._passes)
-        return total
+    def _slice_counts(self, alive: np.ndarray) -> np.ndarray:
+        """Retained rows per (shard, slice), shape ``(n_shards, n_slices)``."""
+        S, R = int(self.n_shards), int(self.n_slices)
+        cells = self._shard_of_row[alive] * R + self._slice_of_row[alive]
+        return np.bincount(cells, minlength=S * R).reshape(S, R)
 
-    def _redone_work(self, starts: dict[int, int], alive: np.ndarray) -> int:
-        redone = 0
+    def _work(self, counts: np.ndarray, starts: dict[int, int]) -> int:
+        """Rows processed when retraining shards ``{shard: first slice}`` (see ``work``)."""
+        total = 0
         for shard, start in starts.items():
-            slices = self._slice_of_row[alive & (self._shard_of_row == shard)]
-            first = start if self._incremental else 0
-            redone += work(slices, int(self.n_slices), first, self._incremental, self._passes)
-        return redone
+            if not self._incremental:
+                total += int(counts[shard].sum())
+            else:
+                total += self._passes * int(counts[shard].cumsum()[start:].sum())
+        return total
 
     def _drop_superseded(self) -> None:
         remove(list(self._superseded))
@@ -406,8 +411,9 @@ class _SISABase(Unlearner):
             if len(kept) != len(self.classes_):
                 self.classes_ = kept  # a class left: every shard model changes its outputs
                 starts = dict.fromkeys(range(int(self.n_shards)), 0)
-        total = self._total_work(alive)
-        redone = self._redone_work(starts, alive)
+        counts = self._slice_counts(alive)
+        total = self._work(counts, dict.fromkeys(range(int(self.n_shards)), 0))
+        redone = self._work(counts, starts)
         evidence = self._retrain(starts, alive, self._writer())
         evidence["n_shards"] = int(self.n_shards)
         evidence["n_slices"] = int(self.n_slices)
