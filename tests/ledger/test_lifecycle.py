@@ -247,3 +247,16 @@ def test_model_must_be_trained_on_the_registered_dataset(books):
         books.register_model("m", toy_model(n=20), dataset="d")
     assert books.list_models().total == 0
     assert np.isfinite(books.list_datasets().total)
+
+
+def test_deleting_the_end_of_the_audit_log_is_caught_by_certificate_anchors(toy):
+    req, _ = toy.submit(RequestSpec(kind="erase_subject", subject="s10"))
+    Executor(toy).run_until_idle()
+    anchor = toy.certificate(request_id=req["id"])["certificate"]["audit_anchor"]
+    assert toy.verify_audit().ok
+    with toy.engine.begin() as conn:  # drop everything from the anchor on: the chain still fits
+        conn.execute(text("DELETE FROM audit_log WHERE seq >= :s"), {"s": anchor["seq"]})
+    report = toy.verify_audit()
+    assert not report.ok
+    assert report.first_bad_seq == anchor["seq"]
+    assert "deleted from its end" in report.problem

@@ -12,7 +12,7 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Hashable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -352,24 +352,28 @@ class Ledger:
         """The Ed25519 signer; its public key is recorded in the books on first use."""
         if self._signer is None:
             signer = Signer.load_or_create(self.key_path)
-            with self.session() as s:
-                if s.get(SigningKey, signer.key_id) is None:
-                    s.add(
-                        SigningKey(
-                            id=signer.key_id,
-                            algorithm="Ed25519",
-                            public_key_pem=signer.public_key_pem,
-                        )
-                    )
-                    audit.append(
-                        s,
-                        actor="service",
-                        action="key.registered",
-                        entity=f"key:{signer.key_id}",
-                        payload={"algorithm": "Ed25519"},
-                    )
+            with suppress(IntegrityError):  # another process recorded it at the same moment
+                self._record_key(signer)
             self._signer = signer
         return self._signer
+
+    def _record_key(self, signer: Signer) -> None:
+        with self.session() as s:
+            if s.get(SigningKey, signer.key_id) is None:
+                s.add(
+                    SigningKey(
+                        id=signer.key_id,
+                        algorithm="Ed25519",
+                        public_key_pem=signer.public_key_pem,
+                    )
+                )
+                audit.append(
+                    s,
+                    actor="service",
+                    action="key.registered",
+                    entity=f"key:{signer.key_id}",
+                    payload={"algorithm": "Ed25519"},
+                )
 
     def public_keys(self) -> dict[str, str]:
         """``{key id: public key PEM}`` of every key that has signed certificates here."""
@@ -903,9 +907,32 @@ class Ledger:
         return Page(items, total, limit, offset)
 
     def verify_audit(self) -> audit.ChainReport:
-        """Recompute the audit log's hash chain."""
+        """Recompute the audit log's hash chain, then check the certificates' anchors.
+
+        Every certificate carries, signed, the sequence number and hash of the last audit entry
+        when it was issued; an anchor that no longer matches shows that entries at the end of
+        the log were deleted or rewritten, which the chain alone cannot show.
+        """
         with self.reading() as s:
-            return audit.verify_chain(s)
+            report = audit.verify_chain(s)
+            if not report.ok:
+                return report
+            hashes = dict(s.execute(select(AuditEntry.seq, AuditEntry.hash)).all())
+            for body in s.scalars(select(Certificate.body).order_by(Certificate.created_at)):
+                anchor = body.get("audit_anchor")
+                if anchor is None or hashes.get(anchor["seq"]) == anchor["hash"]:
+                    continue
+                bad = anchor["seq"] if anchor["seq"] in hashes else report.entries + 1
+                return audit.ChainReport(
+                    False,
+                    report.entries,
+                    report.head,
+                    bad,
+                    f"certificate {body.get('certificate_id')} was issued after entry "
+                    f"{anchor['seq']} with hash {anchor['hash'][:16]}..., which the log no "
+                    "longer holds: entries were deleted from its end or rewritten",
+                )
+            return report
 
     def note(self, *, actor: str, action: str, entity: str, payload: dict[str, Any]) -> None:
         """Append an audit entry for an event that changes nothing else."""

@@ -36,6 +36,7 @@ from unlearnkit.guarantees import Guarantee
 from unlearnkit.ledger import audit
 from unlearnkit.ledger.books import Ledger, _iso, _safe, sha256_file
 from unlearnkit.ledger.schema import (
+    AuditEntry,
     Certificate,
     Dataset,
     DatasetVersion,
@@ -705,6 +706,7 @@ class Executor:
             "issued_at": _iso(utcnow()),
             "issuer": f"unlearnkit {__version__}",
             "key_id": key,
+            "audit_anchor": _audit_head(s),
         }
 
 
@@ -713,6 +715,14 @@ class _UnknownSamplesError(UnlearnError, LookupError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+def _audit_head(s: Session) -> dict[str, Any] | None:
+    """The last audit entry when the certificate is issued: signed, it pins the log's length."""
+    row = s.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    return None if row is None else {"seq": row[0], "hash": row[1]}
 
 
 def _version_ref(v: ModelVersion) -> dict[str, Any]:
