@@ -143,9 +143,9 @@ def test_the_global_random_state_is_left_alone(data, trained):
 
 
 CLASS_REMOVAL = {
-    "boundary": None,
-    "salun": {"epochs": 10},
-    "random_label": {"epochs": 10},
+    "boundary": {"lr": 0.01},
+    "salun": {"epochs": 10, "lr": 0.01},
+    "random_label": {"epochs": 10, "lr": 0.01},
     "erase_repair": {"epochs": 10, "retain_fraction": 1.0},
 }
 

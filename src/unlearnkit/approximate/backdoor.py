@@ -6,7 +6,8 @@ model then sends any input carrying the trigger to that class. Corrective unlear
 Prabhu, Torr, Kumaraguru & Sanyal, "Corrective Machine Unlearning", 2024) asks whether
 unlearning the poisoned samples that were *found* -- often only part of them -- removes the
 behaviour. :class:`Trigger` applies a pattern, :func:`poison` builds the poisoned training
-set, and :func:`attack_success_rate` measures the backdoor.
+set, and :func:`unlearnkit.evaluate.symptoms.backdoor_success_rate` measures the backdoor on
+triggered test inputs.
 
 Examples
 --------
@@ -27,13 +28,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from unlearnkit.data import Samples
 from unlearnkit.errors import DataValidationError, InvalidParameterError
 
-__all__ = ["Trigger", "attack_success_rate", "poison"]
+__all__ = ["Trigger", "poison"]
 
 
 @dataclass(frozen=True)
@@ -120,34 +119,3 @@ def poison(
     y[rows] = target
     out = Samples(Xp, y=y, ids=samples.ids, subjects=samples.subjects, name=samples.name)
     return out, np.asarray(samples.ids)[rows]
-
-
-def attack_success_rate(
-    model: nn.Module,
-    X: Any,
-    y: Any,
-    trigger: Trigger,
-    target: int,
-    *,
-    batch_size: int = 512,
-) -> float:
-    """Share of the inputs not of class ``target`` that the model sends to ``target`` once the
-    trigger is added (evaluated in eval mode on the model's device)."""
-    y = np.asarray(y)
-    rows = np.flatnonzero(y != target)
-    if len(rows) == 0:
-        raise DataValidationError(
-            f"Every sample is of the target class {target}; nothing to attack."
-        )
-    Xt = torch.as_tensor(trigger.apply(np.asarray(X)[rows]))
-    param = next(iter(model.parameters()), None)
-    device = param.device if param is not None else torch.device("cpu")
-    was_training = model.training
-    model.eval()
-    hits = 0
-    with torch.no_grad():
-        for start in range(0, len(Xt), batch_size):
-            out = model(Xt[start : start + batch_size].to(device))
-            hits += int((out.argmax(dim=1) == target).sum())
-    model.train(was_training)
-    return hits / len(rows)

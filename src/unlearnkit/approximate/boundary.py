@@ -46,7 +46,7 @@ class BoundaryConfig:
     attack_eps: float = 0.1
     attack_steps: int = 5
     epochs: int = 5
-    lr: float = 0.01
+    lr: float = 0.003
 
     def __post_init__(self) -> None:
         check_positive(self, "attack_eps", self.attack_eps)

@@ -83,12 +83,12 @@ class SecondOrderConfig:
     Examples
     --------
     >>> SecondOrderConfig().depth
-    100
+    50
     """
 
     damping: float = 0.01
     scale: float = 25.0
-    depth: int = 100
+    depth: int = 50
     step_fraction: float = 1.0
 
     def __post_init__(self) -> None:

@@ -41,7 +41,7 @@ class NegGradPlusConfig:
     """
 
     epochs: int = 3
-    lr: float = 0.01
+    lr: float = 0.003
     retain_weight: float = 0.9
     retain_batches: int = 2
 

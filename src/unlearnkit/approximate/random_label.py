@@ -42,7 +42,7 @@ class RandomLabelConfig:
     """
 
     epochs: int = 3
-    lr: float = 0.01
+    lr: float = 0.003
     retain_batches: int = 2
 
     def __post_init__(self) -> None:

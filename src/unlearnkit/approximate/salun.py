@@ -45,7 +45,7 @@ class SalUnConfig:
 
     mask_fraction: float = 0.5
     epochs: int = 3
-    lr: float = 0.01
+    lr: float = 0.003
     retain_batches: int = 2
 
     def __post_init__(self) -> None:

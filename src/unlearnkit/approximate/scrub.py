@@ -57,7 +57,7 @@ class SCRUBConfig:
 
     epochs: int = 3
     max_epochs: int = 2
-    lr: float = 0.01
+    lr: float = 0.003
     alpha: float = 1.0
     gamma: float = 1.0
     temperature: float = 4.0
