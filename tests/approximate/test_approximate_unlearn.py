@@ -68,7 +68,7 @@ def test_registry_lists_every_method_with_config_and_kinds():
     for name, info in methods:
         assert info.name == name
         assert str(info.guarantee) == "approximate"
-        assert info.request_kinds <= {"items", "group", "classes", "relabel"}
+        assert info.request_kinds <= {"items", "group", "classes", "relabel", "features"}
         assert info.config().__class__ is info.config  # defaults are valid
     assert methods.get("boundary").request_kinds == {"classes"}
     assert "relabel" in methods.get("influence_second_order").request_kinds
@@ -230,6 +230,27 @@ def test_influence_removal_raises_the_loss_of_the_removed_samples(data, trained)
         )
         with torch.no_grad():
             assert nn.functional.cross_entropy(new(x), y).item() > before
+
+
+@pytest.mark.parametrize(
+    ("method", "config"),
+    [("influence_first_order", {"tau": 3.0}), ("influence_second_order", {"scale": 10.0})],
+)
+def test_feature_unlearning_fits_the_model_to_the_blanked_column(data, trained, method, config):
+    net, _ = trained
+    X0 = data.X.copy()
+    X0[:, 0] = 0
+    x0, y = torch.as_tensor(X0), torch.as_tensor(data.y)
+    with torch.no_grad():
+        before = nn.functional.cross_entropy(net(x0), y).item()
+    new, result = unlearn(net, data, ForgetRequest.features(["x0"]), method=method,
+                          config=config, device="cpu")  # fmt: skip
+    with torch.no_grad():
+        assert nn.functional.cross_entropy(new(x0), y).item() < before
+    assert result.removed_features == (0,)
+    assert result.removed_ids == ()
+    with pytest.raises(InvalidRequestError, match="not a column"):
+        unlearn(net, data, ForgetRequest.features([8]), method=method, device="cpu")
 
 
 # -- data forms ---------------------------------------------------------------------------

@@ -20,8 +20,10 @@ method                     what it does                                  request
 ``ssd``                    selective synaptic dampening                  items, group, classes
 ``bad_teacher``            incompetent-teacher distillation              items, group, classes
 ``fisher``                 Fisher-shaped noise                           items, group, classes
-``influence_first_order``  gradient step along the influence             items, group, relabel
-``influence_second_order`` Newton step (LiSSA) along the influence       items, group, relabel
+``influence_first_order``  gradient step along the influence             items, group,
+                                                                         relabel, features
+``influence_second_order`` Newton step (LiSSA) along the influence       items, group,
+                                                                         relabel, features
 ``erase_repair``           re-initialise layers, distil on retain        items, group, classes
 =========================  ===========================================  ========================
 

@@ -98,7 +98,9 @@ class Resolved:
     """The rows a request touches, split into forget and retain.
 
     ``targets`` holds the training labels after the request: the corrected labels of a
-    ``relabel`` request, the original labels otherwise.
+    ``relabel`` request, the original labels otherwise. ``columns`` are the flattened input
+    positions a ``features`` request blanks (set to 0 in every row, which all rows then are
+    affected by).
     """
 
     kind: str
@@ -106,6 +108,7 @@ class Resolved:
     retain: np.ndarray
     targets: np.ndarray
     forget_classes: tuple[int, ...] = ()
+    columns: tuple[int, ...] = ()
 
 
 def _labels(y: Any, where: str) -> np.ndarray:
@@ -212,6 +215,15 @@ def resolve(data: IndexedData, request: ForgetRequest, n_classes: int) -> Resolv
     """The forget and retain rows of ``request``; raises when it names nothing or everything."""
     targets = data.labels.copy()
     classes: tuple[int, ...] = ()
+    if request.kind == "features":
+        every = np.arange(len(data))
+        return Resolved(
+            kind="features",
+            forget=every,
+            retain=every,
+            targets=targets,
+            columns=_columns(data, request.columns),
+        )
     if request.kind in ("items", "relabel"):
         forget = data.rows_of(request.ids)
     elif request.kind == "group":
@@ -263,6 +275,27 @@ def resolve(data: IndexedData, request: ForgetRequest, n_classes: int) -> Resolv
         targets=targets,
         forget_classes=classes,
     )
+
+
+def _columns(data: IndexedData, columns: tuple[Any, ...]) -> tuple[int, ...]:
+    width = int(np.prod(data.inputs(np.arange(1)).shape[1:]))
+    names = data.samples.feature_names if data.samples is not None else []
+    out = []
+    for column in columns:
+        if isinstance(column, str) and column in names:
+            out.append(names.index(column))
+        elif (
+            isinstance(column, (int, np.integer))
+            and not isinstance(column, bool)
+            and (0 <= int(column) < width)
+        ):
+            out.append(int(column))
+        else:
+            raise InvalidRequestError(
+                f"Feature {column!r} is not a column of the inputs: name one of "
+                f"{preview(names, 8)} or give a position 0..{width - 1} of the flattened input."
+            )
+    return tuple(sorted(set(out)))
 
 
 def _new_labels(mapping: Mapping[Hashable, Any], ids: tuple[Hashable, ...], c: int) -> np.ndarray:

@@ -209,8 +209,12 @@ class UnlearnRun:
     def fetch(
         self, rows: np.ndarray, *, corrected: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Inputs and labels of ``rows`` on the device; ``corrected`` applies relabels."""
+        """Inputs and labels of ``rows`` on the device; ``corrected`` applies the request's
+        changes (corrected labels, blanked feature columns)."""
         x = self.data.inputs(rows).to(self.device)
+        if corrected and self.split.columns:
+            x = x.clone()
+            x.view(len(x), -1)[:, list(self.split.columns)] = 0
         labels = self.split.targets if corrected else self.data.labels
         y = torch.as_tensor(labels[rows], dtype=torch.long, device=self.device)
         return x, y

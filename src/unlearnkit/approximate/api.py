@@ -114,7 +114,8 @@ def unlearn(
         The data the model was trained on, with its sample ids and integer labels.
     request : ForgetRequest or list of sample ids
         ``items``, ``group`` (for example :meth:`ForgetRequest.of_subject`; needs ``Samples``),
-        ``classes`` or ``relabel``, as the method supports (see :data:`methods`).
+        ``classes``, ``relabel`` or ``features`` (columns by name or flattened position, set to
+        0 from then on), as the method supports (see :data:`methods`).
     method : str
         A name in :data:`unlearnkit.approximate.methods`.
     config : dataclass or mapping, optional
@@ -225,7 +226,7 @@ def unlearn(
             evidence = run.evidence
     student.train(was_training)
     seconds = time.perf_counter() - start
-    ids = indexed.ids[split.forget].tolist()
+    ids = [] if req.kind == "features" else indexed.ids[split.forget].tolist()
     relabel = req.kind == "relabel"
     return Unlearned(
         student,
@@ -246,7 +247,7 @@ def unlearn(
                 "sample_gradients": run.sample_gradients,
                 "training_sample_gradients": train_samples,
                 "stopped_early": run.stopped_early,
-                "n_forget": len(split.forget),
+                "n_forget": len(ids),
                 "n_retain": len(split.retain),
                 "forgotten_classes": list(split.forget_classes),
                 **evidence,
@@ -254,6 +255,7 @@ def unlearn(
             method=info.name,
             kind=req.kind,
             relabeled_ids=tuple(ids) if relabel else (),
+            removed_features=split.columns,
             reason=req.reason.value,
             subject=req.subject,
         ),

@@ -1,8 +1,9 @@
 """First- and second-order influence updates for removing or correcting samples.
 
 Training minimised ``L(theta) = sum_i loss(z_i, theta)``. Replacing the affected samples ``Z``
-by ``Z~`` (their corrected versions for a ``relabel`` request; nothing for a removal) moves the
-optimum, to first order in the change, by
+by ``Z~`` (their corrected versions for a ``relabel`` request; every sample with the named
+input columns set to 0 for a ``features`` request; nothing for a removal) moves the optimum, to
+first order in the change, by
 
     delta = H^-1 (sum_{z in Z} grad loss(z) - sum_{z~ in Z~} grad loss(z~)),
 
@@ -11,6 +12,9 @@ Hessian-vector products (LiSSA: Agarwal, Bullins & Hazan 2017, as used by Koh & 
 the average loss of the data after the change, damped by ``damping * I``; the *first-order*
 update replaces ``H^-1`` by ``tau * I / n`` (a gradient step of size ``tau / n``). Warnecke,
 Pirch, Wressnegger & Rieck, "Machine Unlearning of Features and Labels", NDSS 2023.
+
+After a ``features`` request the model is meant to be used with those columns set to 0 (the
+feature unlearning of Warnecke et al.: the model approximates one trained on the blanked data).
 
 Both are one closed-form step with no pass over the retain set for the first-order update and
 ``depth`` mini-batch Hessian-vector products for the second-order one. Deep networks are not
@@ -106,16 +110,15 @@ def influence_gradient(run: UnlearnRun) -> list[torch.Tensor]:
     """``v``: the summed loss gradient of the affected samples minus that of their corrections."""
     params = _params(run)
     total = [torch.zeros_like(p) for p in params]
-    relabel = run.split.kind == "relabel"
+    changed = run.split.kind in ("relabel", "features")
     run.model.eval()
     for start in range(0, len(run.forget), run.batch_size):
         rows = run.forget[start : start + run.batch_size]
         x, y_old = run.fetch(rows, corrected=False)
-        out = run.model(x)
-        loss = nnf.cross_entropy(out, y_old, reduction="sum")
-        if relabel:
-            _, y_new = run.fetch(rows)
-            loss = loss - nnf.cross_entropy(out, y_new, reduction="sum")
+        loss = nnf.cross_entropy(run.model(x), y_old, reduction="sum")
+        if changed:
+            x_new, y_new = run.fetch(rows)
+            loss = loss - nnf.cross_entropy(run.model(x_new), y_new, reduction="sum")
         grads = torch.autograd.grad(loss, params)
         for t, g in zip(total, grads, strict=True):
             t += g
@@ -125,7 +128,7 @@ def influence_gradient(run: UnlearnRun) -> list[torch.Tensor]:
 
 def _after_rows(run: UnlearnRun) -> np.ndarray:
     """The training rows after the change (corrected rows included for a relabel)."""
-    if run.split.kind == "relabel":
+    if run.split.kind in ("relabel", "features"):
         return np.arange(len(run.data))
     return run.retain
 
@@ -186,7 +189,7 @@ def apply_second(run: UnlearnRun, cfg: SecondOrderConfig) -> dict[str, Any]:
     return run.evidence
 
 
-_KINDS = frozenset({"items", "group", "relabel"})
+_KINDS = frozenset({"items", "group", "relabel", "features"})
 methods.add(
     "influence_first_order",
     ApproximateMethod(
