@@ -442,3 +442,31 @@ def test_cost_is_nan_without_the_training_record(data, trained):
         device="cpu",
     )
     assert result.retrained_fraction == pytest.approx(1 / 1000)
+
+
+def test_random_labels_are_never_the_true_label_nor_a_forgotten_class(data, trained):
+    from unlearnkit.approximate._data import as_indexed, resolve
+    from unlearnkit.approximate._run import Budget as _Budget
+    from unlearnkit.approximate._run import UnlearnRun
+
+    indexed = as_indexed(data)
+    for request in (ForgetRequest.classes([1]), ForgetRequest.items(data.ids[:5])):
+        split = resolve(indexed, request, 3)
+        run = UnlearnRun(trained[0], indexed, split, n_classes=3, seed=0,
+                         device=torch.device("cpu"), budget=_Budget(), batch_size=64)  # fmt: skip
+        y = torch.as_tensor(np.tile([0, 1, 2], 400))
+        drawn = run.random_labels(y)
+        assert not torch.any(drawn == y)
+        if request.kind == "classes":
+            assert not torch.any(drawn == 1)
+            assert set(drawn[y == 1].tolist()) == {0, 2}
+        else:
+            assert set(drawn[y == 0].tolist()) == {1, 2}
+
+
+def test_default_device_and_progress_bar(data, trained):
+    model, result = unlearn(trained[0], data, [int(data.ids[0])], method="neggrad",
+                            progress=True)  # fmt: skip
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert result.evidence["device"].startswith(expected)
+    assert next(model.parameters()).device.type == expected

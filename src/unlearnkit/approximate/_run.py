@@ -247,12 +247,14 @@ class UnlearnRun:
         """A random label for each entry of ``y``, never the true one nor a forgotten class."""
         allowed = [c for c in range(self.n_classes) if c not in self.split.forget_classes]
         pool = torch.as_tensor(allowed, dtype=torch.long)
-        out = torch.empty_like(y, device="cpu")
         y_cpu = y.cpu()
-        for k in range(len(y_cpu)):
-            choices = pool[pool != y_cpu[k]]
-            out[k] = choices[torch.randint(len(choices), (1,), generator=self.generator)]
-        return out.to(self.device)
+        # position of each true label in the pool (len(pool) when it is not in it)
+        position = (pool.unsqueeze(0) < y_cpu.unsqueeze(1)).sum(dim=1)
+        inside = torch.isin(y_cpu, pool)
+        span = len(pool) - inside.long()
+        draw = (torch.rand(len(y_cpu), generator=self.generator) * span).long()
+        draw = draw + (inside & (draw >= position)).long()
+        return pool[draw].to(self.device)
 
     # -- optimisation ----------------------------------------------------------------------
     def sgd(
