@@ -205,3 +205,23 @@ def test_forgetting_score_exact_is_perfect_noop_is_poor():
 def test_module_doctests():
     for module in (shadow, lira, rmia, forgetting):
         assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+def test_rmia_scores_rank_like_the_likelihood_ratio_even_with_ties():
+    # A 1-NN model gives probabilities 0 or 1, so many ratios tie. With the held-out set as the
+    # population, RMIA's score must be a monotone function of r(x) = p(x | target) / p(x) that
+    # keeps ties tied, so forget and held-out samples rank as their ratios do.
+    from sklearn.metrics import roc_auc_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y = _pool(900, seed=3, noise=1.0)
+    shadows = ShadowRunner(fit_clone(KNeighborsClassifier(1)), X, y).train_random_halves(8)
+    target = KNeighborsClassifier(1).fit(X[100:600], y[100:600])
+    forget, held = np.arange(100), np.arange(600, 900)
+    r = rmia_attack(target, X=X, y=y, shadows=shadows, members=forget, nonmembers=held)
+    rows = np.r_[forget, held]
+    p_target = target.predict_proba(X[rows])[np.arange(len(rows)), y[rows]]
+    prior = shadows.proba[:, rows, y[rows]].mean(axis=0)
+    ratio = np.clip(p_target, 1e-12, None) / np.clip(prior, 1e-12, None)
+    expected = roc_auc_score(np.r_[np.ones(100), np.zeros(300)], ratio)
+    assert r.auc == pytest.approx(expected, abs=0.02)

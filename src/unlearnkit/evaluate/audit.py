@@ -312,13 +312,14 @@ def audit(
         raise DataValidationError("data must be a Samples with labels (y).")
     if test is not None and (not isinstance(test, Samples) or test.y is None):
         raise DataValidationError("test must be a Samples with labels (y).")
-    forget_rows = data.rows(list(forget_ids))
+    forget_list = list(forget_ids)
+    forget_rows = data.rows(forget_list)
     if len(forget_rows) == 0:
         raise DataValidationError("forget_ids is empty; name the samples that were forgotten.")
     keep = np.ones(len(data), dtype=bool)
     keep[forget_rows] = False
-    forget = data._take(forget_rows)
-    retain = data._take(np.flatnonzero(keep))
+    forget = data.select(forget_list)
+    retain = data.drop(forget_list)
     notes: list[str] = []
 
     model = as_classifier(unlearned)

@@ -72,8 +72,7 @@ def rmia_attack(
     members, nonmembers : array-like of int
         Pool rows to score as positives and negatives.
     population : array-like of int, optional
-        Pool rows used as ``z`` (non-members of the target); default ``nonmembers``. A sample is
-        never compared with itself.
+        Pool rows used as ``z`` (non-members of the target); default ``nonmembers``.
     online : bool
         Use IN and OUT reference models (True) or OUT models only.
     gamma : float
@@ -115,11 +114,10 @@ def rmia_attack(
     rows = np.r_[m_rows, n_rows]
     r_x = ratio(rows)
     r_z = np.sort(ratio(z_rows))
-    # Share of z with r(x) / r(z) > gamma, i.e. r(z) < r(x) / gamma. A sample in z never counts
-    # itself (r(x) < r(x) / gamma is false for gamma >= 1), so it has one comparison fewer.
-    below = np.searchsorted(r_z, r_x / gamma, side="left").astype(np.float64)
-    count = np.where(np.isin(rows, z_rows), len(z_rows) - 1, len(z_rows))
-    score = below / count
+    # Share of z with r(x) / r(z) > gamma, i.e. r(z) < r(x) / gamma. A sample in z is compared
+    # with itself too (never a win for gamma >= 1), so every sample has the same denominator:
+    # with it a different one, tied ratios of members and non-members would no longer tie.
+    score = np.searchsorted(r_z, r_x / gamma, side="left") / len(z_rows)
     k = len(m_rows)
     return AttackResult.from_scores(
         f"rmia-{'online' if online else 'offline'}",
