@@ -44,6 +44,14 @@ Examples
 ('scrub', 'approximate', False)
 """
 
+try:
+    import torch  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise ImportError(
+        f"unlearnkit.approximate needs PyTorch ({exc}). Install it with "
+        "`pip install 'unlearnkit[deep]'`."
+    ) from None
+
 from unlearnkit.approximate._registry import ApproximateMethod, methods
 from unlearnkit.approximate._run import (
     Budget,
