@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from unlearnkit.errors import InvalidParameterError, InvalidRequestError, UnlearnError
 from unlearnkit.ledger import audit
 from unlearnkit.ledger.certificates import Signer
-from unlearnkit.ledger.database import connect, home_for
+from unlearnkit.ledger.database import connect, create, home_for
 from unlearnkit.ledger.schema import (
     ApiToken,
     AuditEntry,
@@ -308,6 +308,11 @@ class Ledger:
         self.engine = engine
         self.home = Path(home)
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        reader = engine
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            reader = create(engine.url.render_as_string(hide_password=False), readonly=True)
+        self._read_engine = reader
+        self._readers = sessionmaker(reader, expire_on_commit=False)
         self._signer: Signer | None = None
 
     @classmethod
@@ -319,6 +324,7 @@ class Ledger:
     def close(self) -> None:
         """Release the database connections."""
         self.engine.dispose()
+        self._read_engine.dispose()
 
     @property
     def artifacts_dir(self) -> Path:
@@ -342,8 +348,8 @@ class Ledger:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """A read-only session (no lock taken on PostgreSQL)."""
-        with self._sessions() as s, s.begin():
+        """A read-only session: it takes no lock, so it never waits for writers."""
+        with self._readers() as s, s.begin():
             yield s
 
     # -- signing key ----------------------------------------------------------------------

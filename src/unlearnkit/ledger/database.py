@@ -41,8 +41,10 @@ def home_for(url: str) -> Path:
     return default_home()
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
-    """Serialise writers up front (BEGIN IMMEDIATE) so concurrent threads never deadlock."""
+def _sqlite_pragmas(engine: Engine, *, readonly: bool) -> None:
+    """WAL journal; writers take the write lock up front (BEGIN IMMEDIATE) so concurrent
+    threads never deadlock upgrading a read lock; readers start plain transactions and never
+    wait for writers."""
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
@@ -56,17 +58,21 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
-def create(url: str) -> Engine:
-    """An engine for ``url`` without touching the schema."""
+def create(url: str, *, readonly: bool = False) -> Engine:
+    """An engine for ``url`` without touching the schema.
+
+    ``readonly=True`` gives SQLite engines whose transactions do not take the write lock; use
+    them only for reading.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database not in (None, "", ":memory:"):
             Path(str(parsed.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        _sqlite_pragmas(engine)
+        _sqlite_pragmas(engine, readonly=readonly)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
