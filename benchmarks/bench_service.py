@@ -92,9 +92,9 @@ def _case(
 
 
 def run(quick: bool) -> dict:
-    sizes = [(2_000, 10)] if quick else [(20_000, 20), (100_000, 20)]
-    requests = 5 if quick else 50
-    latency_runs = 3 if quick else 30
+    sizes = [(2_000, 10)] if quick else [(10_000, 20), (100_000, 20)]
+    requests = 5 if quick else 40
+    latency_runs = 3 if quick else 25
     databases: list[tuple[str, Any]] = [("sqlite", None)]
     # quick runs (the smoke test) stay on SQLite; full runs add PostgreSQL where installed
     reason = "quick run" if quick else skip_reason()
