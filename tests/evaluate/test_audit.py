@@ -252,7 +252,7 @@ def test_audit_of_pytorch_classifiers():
         test=test,
         retrain=_torch_train,
         attacks=("loss", "mia_efficacy", "lira"),
-        n_shadow=4,
+        n_shadow=2,
     )
     assert report.verdict == "forgotten", report.reason
     assert report.metrics["parameter_distance"] == 0.0
@@ -264,7 +264,7 @@ def test_audit_of_pytorch_classifiers():
         test=test,
         retrain=_torch_train,
         attacks=("loss", "mia_efficacy", "lira"),
-        n_shadow=4,
+        n_shadow=2,
     )
     assert report.verdict == "not_forgotten", report.reason
     assert report.metrics["parameter_distance"] > 0.0
