@@ -60,8 +60,10 @@ def _summaries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             values = np.array([r.get(key, np.nan) for r in runs], dtype=float)
             row[key] = float(np.mean(values))
             row[f"{key}_std"] = float(np.std(values))
+        row["forget_quality_median"] = float(np.median([r["forget_quality"] for r in runs]))
         row["goal_met_runs"] = sum(_meets(r) for r in runs)
         row["goal_met"] = method not in ("original", "retain") and _meets(row)
+        row["goal_met_every_seed"] = row["goal_met"] and row["goal_met_runs"] == len(runs)
         out.append(row)
     return out
 
@@ -72,6 +74,20 @@ def _meets(row: dict[str, Any]) -> bool:
         and row["utility_ratio"] >= 0.9
         and row.get("compute_ratio", 1.0) <= 0.05
     )
+
+
+def _variants(quick: bool) -> list[tuple[str, str, Any]]:
+    """Labelled variants: NPO on LoRA adapters (rank 8, merged after training), and DPO with
+    wrong alternative answers instead of refusals as the preferred target."""
+    lora = replace(
+        DEFAULT_METHOD_CONFIGS["npo"], learning_rate=1e-2, lora=LoRAOptions(r=8, alpha=16)
+    )
+    out: list[tuple[str, str, Any]] = [("npo+lora", "npo", lora)]
+    if not quick:
+        out.append(
+            ("dpo+alternative", "dpo", replace(DEFAULT_METHOD_CONFIGS["dpo"], target="alternative"))
+        )
+    return out
 
 
 def run(quick: bool) -> dict[str, Any]:
@@ -85,13 +101,10 @@ def run(quick: bool) -> dict[str, Any]:
         methods = ["npo"] if quick else list(DEFAULT_METHOD_CONFIGS)
         seeds = [0] if quick else [0, 1, 2, 3, 4]
         rows = bench.run(methods, seeds=seeds, split=SPLIT)
-        lora = replace(
-            DEFAULT_METHOD_CONFIGS["npo"], learning_rate=1e-2, lora=LoRAOptions(r=8, alpha=16)
-        )
-        lora_rows = bench.run(["npo"], seeds=seeds, split=SPLIT, configs={"npo": lora})
-        for r in lora_rows:
-            if r["lora"]:
-                r["method"] = "npo+lora"
+        for label, method, config in _variants(quick):
+            extra_rows = bench.run([method], seeds=seeds, split=SPLIT, configs={method: config})
+            for r in extra_rows[2:]:
+                r["method"] = label
                 rows.append(r)
         _, full_report = bench.model(None)
         _, retain_report = bench.model(SPLIT)
@@ -108,6 +121,11 @@ def run(quick: bool) -> dict[str, Any]:
         "training": {"full": full_report.to_dict(), "retain": retain_report.to_dict()},
         "goal_met": bool(met),
         "goal_met_by": met,
+        "goal_met_every_seed_by": [r["method"] for r in summary if r["goal_met_every_seed"]],
+        "goal_rule": (
+            "goal_met: the mean over seeds of forget quality, utility ratio and compute ratio "
+            "meets the goal; goal_met_runs: how many single seeds meet it on their own"
+        ),
         "plot": plot.name,
     }
     write_results(
@@ -119,6 +137,7 @@ def run(quick: bool) -> dict[str, Any]:
             "seeds",
             "forget_quality",
             "forget_quality_std",
+            "forget_quality_median",
             "utility_ratio",
             "utility_ratio_std",
             "privleak",
