@@ -55,6 +55,11 @@ def test_roles(client, tokens):
     assert client.get("/v1/me", headers=auth(new)).json()["role"] == "requester"
     listed = client.get("/v1/tokens", headers=auth(tokens["admin"])).json()["items"]
     assert all("token" not in t for t in listed)
+    r = client.delete(f"/v1/tokens/{r.json()['id']}", headers=auth(tokens["admin"]))
+    assert r.json()["revoked"] is True
+    revoked = client.get("/v1/me", headers=auth(new))
+    assert revoked.status_code == 401
+    assert "revoked" in revoked.json()["detail"]
     assert (
         client.post(
             "/v1/datasets",

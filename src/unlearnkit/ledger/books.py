@@ -940,11 +940,6 @@ class Ledger:
                 )
             return report
 
-    def note(self, *, actor: str, action: str, entity: str, payload: dict[str, Any]) -> None:
-        """Append an audit entry for an event that changes nothing else."""
-        with self.session() as s:
-            audit.append(s, actor=actor, action=action, entity=entity, payload=payload)
-
     # -- tokens ---------------------------------------------------------------------------
     def create_token(
         self,

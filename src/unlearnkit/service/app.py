@@ -406,6 +406,18 @@ def _router() -> APIRouter:
         """API tokens (never their secrets)."""
         return _page(ledger.list_tokens(limit=limit, offset=offset), request)
 
+    @r.delete(
+        "/tokens/{token_id}",
+        response_model=api.TokenRecord,
+        tags=["auth"],
+        responses=_responses(404),
+    )
+    def revoke_token(
+        token_id: str, ledger: Books, who: Annotated[Principal, Depends(require("admin"))]
+    ) -> dict[str, Any]:
+        """Revoke a token; it is refused from then on."""
+        return ledger.revoke_token(token_id, actor=who.name)
+
     return r
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import JsonDict
 
 __all__ = [
     "CertificateDocument",
@@ -63,23 +64,27 @@ def _unique(values: list[Any]) -> list[Any]:
     return values
 
 
-Unique = {"uniqueItems": True}
+Unique: JsonDict = {"uniqueItems": True}
 #: Mappings keyed by names: keys outside the pattern are not allowed.
-NameKeys = {
+NameKeys: JsonDict = {
     "additionalProperties": False,
     "propertyNames": {"pattern": NAME_PATTERN, "minLength": 1, "maxLength": 200},
 }
 
 
-def _id_list(max_length: int) -> Any:
-    """Non-empty lists of unique integers or of unique names (not a mix)."""
-    size = {"min_length": 1, "max_length": max_length, "json_schema_extra": Unique}
-    return Annotated[list[int], Field(**size)] | Annotated[list[Name], Field(**size)]
-
-
-IdList = _id_list(100_000)
-LabelList = _id_list(1000)
-SampleIdList = _id_list(1_000_000)
+#: Non-empty lists of unique integers or of unique names (not a mix).
+IdList: TypeAlias = (
+    Annotated[list[int], Field(min_length=1, max_length=100_000, json_schema_extra=Unique)]
+    | Annotated[list[Name], Field(min_length=1, max_length=100_000, json_schema_extra=Unique)]
+)
+LabelList: TypeAlias = (
+    Annotated[list[int], Field(min_length=1, max_length=1000, json_schema_extra=Unique)]
+    | Annotated[list[Name], Field(min_length=1, max_length=1000, json_schema_extra=Unique)]
+)
+SampleIdList: TypeAlias = (
+    Annotated[list[int], Field(min_length=1, max_length=1_000_000, json_schema_extra=Unique)]
+    | Annotated[list[Name], Field(min_length=1, max_length=1_000_000, json_schema_extra=Unique)]
+)
 
 
 class _RequestBase(BaseModel):
