@@ -72,8 +72,8 @@ def generate_answers(
             mask[r, width - len(i) :] = 1
         new = min(max_new_tokens, limit - width)
         gen = model.generate(
-            input_ids=x,
-            attention_mask=mask,
+            input_ids=x.to(model.device),
+            attention_mask=mask.to(model.device),
             max_new_tokens=max(1, new),
             do_sample=False,
             pad_token_id=pad,

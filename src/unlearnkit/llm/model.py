@@ -193,7 +193,7 @@ def train_lm(
     max_length = min(config.max_length, context_length(model))
     for _ in range(config.epochs):
         for chunk in batches(pairs, config.batch_size, gen):
-            b = encode(tokenizer, chunk, max_length)
+            b = encode(tokenizer, chunk, max_length, model.device)
             lp, n = sequence_logprob(model, b)
             loss = -lp.sum() / n.sum()
             opt.zero_grad(set_to_none=True)

@@ -208,7 +208,9 @@ class StepContext:
         return context_length(self.model)
 
     def encode(self, pairs: list[tuple[str, str]]) -> dict[str, torch.Tensor]:
-        return encode(self.tokenizer, pairs, min(self.config.max_length, self.limit))
+        return encode(
+            self.tokenizer, pairs, min(self.config.max_length, self.limit), self.model.device
+        )
 
     def logprob(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         self.train_tokens += int(batch["attention_mask"].sum())
@@ -321,7 +323,7 @@ def _rmu(ctx: StepContext, forget: Batch, retain: Batch | None) -> torch.Tensor:
     ctx.train_tokens += int(f["attention_mask"].sum() + r["attention_mask"].sum())
     ctx.reference_tokens += int(r["attention_mask"].sum())
     hf = _hidden(ctx.model, f, layer)
-    target = ctx.state["control"].to(hf.dtype)
+    target = ctx.state["control"].to(hf.device, hf.dtype)
     fm = f["attention_mask"].unsqueeze(-1).to(hf.dtype)
     forget_loss = ((hf - target).square() * fm).sum() / (fm.sum() * hf.shape[-1])
     hr = _hidden(ctx.model, r, layer)

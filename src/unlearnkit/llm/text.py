@@ -42,9 +42,12 @@ def format_prompt(prompt: str) -> str:
 
 
 def encode(
-    tokenizer: Any, pairs: Sequence[tuple[str, str]], max_length: int = 128
+    tokenizer: Any,
+    pairs: Sequence[tuple[str, str]],
+    max_length: int = 128,
+    device: torch.device | str | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Right-padded ``input_ids``, ``attention_mask`` and answer-only ``labels``.
+    """Right-padded ``input_ids``, ``attention_mask`` and answer-only ``labels`` on ``device``.
 
     ``pairs`` are ``(prompt, answer)``; sequences longer than ``max_length`` keep their first
     ``max_length`` tokens.
@@ -70,7 +73,8 @@ def encode(
         input_ids[i, : len(ids)] = torch.tensor(ids)
         labels_t[i, : len(labels)] = torch.tensor(labels)
         mask[i, : len(ids)] = 1
-    return {"input_ids": input_ids, "attention_mask": mask, "labels": labels_t}
+    out = {"input_ids": input_ids, "attention_mask": mask, "labels": labels_t}
+    return {k: v.to(device) for k, v in out.items()} if device is not None else out
 
 
 def batches(
@@ -135,7 +139,7 @@ def token_stats(
     out: list[TokenStats] = []
     try:
         for chunk in batches(list(pairs), batch_size):
-            b = encode(tokenizer, chunk, max_length)
+            b = encode(tokenizer, chunk, max_length, model.device)
             logits = model(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).logits
             logp_all = torch.log_softmax(logits[:, :-1].double(), dim=-1)
             labels = b["labels"][:, 1:]
@@ -149,10 +153,10 @@ def token_stats(
                 m = labels[i] != IGNORE
                 out.append(
                     TokenStats(
-                        logp=picked[i][m].numpy(),
-                        mu=mu[i][m].numpy(),
-                        sigma=sigma[i][m].numpy(),
-                        correct=correct[i][m].numpy(),
+                        logp=picked[i][m].cpu().numpy(),
+                        mu=mu[i][m].cpu().numpy(),
+                        sigma=sigma[i][m].cpu().numpy(),
+                        correct=correct[i][m].cpu().numpy(),
                     )
                 )
     finally:
