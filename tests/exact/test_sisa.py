@@ -12,6 +12,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression, SGDClassifier, SGDRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from unlearnkit.backends import JobError, LocalBackend
 from unlearnkit.checks import (
@@ -518,3 +519,21 @@ def test_torch_regressor_multi_output():
     reg = TorchRegressor(MLP(()), training=TorchTraining(epochs=30, lr=5e-2)).fit(X, Y)
     assert reg.predict(X).shape == (80, 2)
     assert reg.score(X, Y) > 0.9
+
+
+def test_rows_added_after_a_deletion_aware_fit_go_to_cold_shards():
+    X, y, ids = blobs(150)
+    p = np.where(np.arange(150) % 5 == 0, 0.8, 0.0)
+    model = SISAClassifier(n_shards=4, hot_shards=1).fit(
+        X[:120], y[:120], sample_ids=ids[:120], deletion_probability=p[:120]
+    )
+    model.partial_fit(X[120:], y[120:], sample_ids=ids[120:])
+    assert set(model._shard_of_row[120:].tolist()) <= {1, 2, 3}
+    assert model.shard_sizes_.sum() == 150
+
+
+@parametrize_with_checks(
+    [SISAClassifier(SGDClassifier(loss="log_loss"), n_shards=2, n_slices=3, epochs=2)]
+)
+def test_sliced_ensemble_passes_sklearn_checks(estimator, check):
+    check(estimator)

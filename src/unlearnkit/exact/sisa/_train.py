@@ -96,6 +96,10 @@ def _train(job: ShardJob) -> ShardResult:
         else:
             model = clone(job.estimator).fit(job.X, job.y)
         return ShardResult(job.shard, model, [], time.perf_counter() - start_time)
+    if job.classes is not None and len(job.classes) == 1:
+        blob = pickle.dumps(ConstantClassifier(job.classes[0]), protocol=pickle.HIGHEST_PROTOCOL)
+        checkpoints = [blob] * (job.n_slices - job.start)
+        return ShardResult(job.shard, pickle.loads(blob), checkpoints, 0.0)
     model = pickle.loads(job.resume) if job.resume is not None else clone(job.estimator)
     checkpoints = []
     for r in range(job.start, job.n_slices):
