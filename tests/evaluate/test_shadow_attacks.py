@@ -225,3 +225,13 @@ def test_rmia_scores_rank_like_the_likelihood_ratio_even_with_ties():
     ratio = np.clip(p_target, 1e-12, None) / np.clip(prior, 1e-12, None)
     expected = roc_auc_score(np.r_[np.ones(100), np.zeros(300)], ratio)
     assert r.auc == pytest.approx(expected, abs=0.02)
+
+
+@pytest.mark.ray
+def test_ray_backend_gives_the_same_outputs():
+    pytest.importorskip("ray")
+    X, y = _pool(60)
+    train = fit_clone(GaussianNB())
+    here = ShadowRunner(train, X, y).train_random_halves(4, seed=2)
+    remote = ShadowRunner(train, X, y, backend="ray", n_jobs=1).train_random_halves(4, seed=2)
+    np.testing.assert_array_equal(here.proba, remote.proba)
