@@ -537,3 +537,14 @@ def test_rows_added_after_a_deletion_aware_fit_go_to_cold_shards():
 )
 def test_sliced_ensemble_passes_sklearn_checks(estimator, check):
     check(estimator)
+
+
+def test_string_ids_place_and_forget_like_integer_ids():
+    X, y, _ = blobs(90)
+    ids = np.asarray([f"client-{i:03d}" for i in range(90)], dtype=object)
+    model = SISAClassifier(n_shards=3).fit(X, y, sample_ids=ids)
+    model.unlearn(["client-004", "client-050"])
+    keep = ~np.isin(ids, ["client-004", "client-050"])
+    assert_same_model(
+        model, SISAClassifier(n_shards=3).fit(X[keep], y[keep], sample_ids=ids[keep]), X
+    )
