@@ -208,3 +208,10 @@ def test_ray_backend_pickles_its_settings_and_reconnects_when_used(monkeypatch):
     assert len(fake.calls) == 1  # a copy that never connected shuts nothing down
     assert copy._connect() is fake
     assert fake.calls[-1] == ("init", {"address": "ray://head:10001", "logging_level": "warning"})
+
+
+def test_unpicklable_job_is_a_typed_error():
+    import threading
+
+    with pytest.raises(BackendError, match="must be picklable"):
+        get_backend("local", n_jobs=2).map(str, [1, threading.Lock()])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -65,7 +66,13 @@ class LocalBackend(Backend):
             n_jobs=min(self._workers, len(items)), backend="loky", return_as="generator"
         )
         out = []
-        for value in parallel(delayed(call)(item) for item in items):
-            out.append(value)
-            advance()
+        try:
+            for value in parallel(delayed(call)(item) for item in items):
+                out.append(value)
+                advance()
+        except pickle.PicklingError as exc:
+            raise BackendError(
+                f"Could not send the jobs to worker processes ({exc}); the function and "
+                "the items must be picklable. Use n_jobs=1 to run the jobs in this process."
+            ) from exc
         return out
