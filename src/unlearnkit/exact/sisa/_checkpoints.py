@@ -72,6 +72,8 @@ class CheckpointStore:
     def __init__(self, directory: str | os.PathLike[str] | None) -> None:
         self.directory = None if directory is None else Path(directory)
         self.run = uuid.uuid4().hex[:12]
+        #: Files this store created (not those that already held the same content).
+        self.created: list[Path] = []
 
     def check_writable(self) -> None:
         """Create the directory and write a probe file, or raise :class:`CheckpointError`."""
@@ -95,6 +97,8 @@ class CheckpointStore:
             return Checkpoint(digest, data=data)
         folder = self.directory / self.run / f"shard-{shard:04d}"
         path = folder / f"slice-{slice_:03d}-{digest[:16]}.ckpt"
+        if path.is_file():  # the same content (its hash is in the name) is already there
+            return Checkpoint(digest, path=str(path))
         try:
             folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.")
@@ -107,12 +111,19 @@ class CheckpointStore:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
+            self.created.append(path)
         except OSError as exc:
             raise CheckpointError(
                 f"Cannot write a checkpoint under {str(self.directory)!r} "
                 f"({exc.strerror or exc}); free space or fix permissions and retry."
             ) from None
         return Checkpoint(digest, path=str(path))
+
+    def discard_created(self) -> None:
+        """Delete the files this store created (after a failed update)."""
+        for path in self.created:
+            path.unlink(missing_ok=True)
+        self.created = []
 
 
 def remove(checkpoints: list[Checkpoint]) -> None:

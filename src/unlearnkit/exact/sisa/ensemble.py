@@ -334,7 +334,6 @@ class _SISABase(Unlearner):
                 backend.close()
         models = list(self._models)
         checkpoints = list(self._checkpoints)
-        written: list[Checkpoint] = []
         superseded: list[Checkpoint] = []
         try:
             for job, result in zip(jobs, results, strict=True):
@@ -345,12 +344,11 @@ class _SISABase(Unlearner):
                 new = []
                 for offset, blob in enumerate(result.checkpoints):
                     ckpt = store.put(blob, job.shard, job.start + offset)
-                    written.append(ckpt)
                     new.append(ckpt)
                 superseded.extend(checkpoints[job.shard][job.start :])
                 checkpoints[job.shard] = (*keep, *new)
         except BaseException:
-            remove(written)
+            store.discard_created()
             raise
         sizes = np.bincount(self._shard_of_row[alive], minlength=int(self.n_shards)).astype(
             np.int64
