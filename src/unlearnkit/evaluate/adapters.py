@@ -51,6 +51,14 @@ class ClassifierAdapter(ABC):
         The wrapped model.
     classes_ : ndarray of shape (n_classes,)
         Labels in the order of the probability columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.naive_bayes import GaussianNB
+    >>> clf = as_classifier(GaussianNB().fit([[0.0], [1.0], [5.0], [6.0]], ["a", "a", "b", "b"]))
+    >>> isinstance(clf, ClassifierAdapter), clf.predict([[5.5]]).tolist()
+    (True, ['b'])
     """
 
     model: Any

@@ -130,6 +130,12 @@ class EfficacyResult(AttackResult):
     ----------
     efficacy : float
         Share of forget samples the attack classifier labels as non-members.
+
+    Examples
+    --------
+    >>> r = EfficacyResult.from_scores("demo", [0.2, 0.4], [0.1, 0.3], efficacy=0.5)
+    >>> r.summary()["efficacy"], r.auc
+    (0.5, 0.75)
     """
 
     efficacy: float

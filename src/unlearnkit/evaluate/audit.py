@@ -101,6 +101,11 @@ class AuditConfig:
         Unlearned/retrained pairs for U-LiRA (and models per side for the NeurIPS score).
     n_bootstrap : int
         Resamples of the paired bootstrap of AUC differences.
+
+    Examples
+    --------
+    >>> AuditConfig(margin=0.03).min_forget
+    20
     """
 
     margin: float = 0.05
@@ -611,17 +616,21 @@ def audit(
     if not rows and ulira is None:
         report.reason = "No attack could run; see the notes."
         return report
-    if ref is not None and "loss" in results:
-        r_loss = results["loss"]["reference"]
-        if r_loss.auc_ci[0] > 0.5 + cfg.margin:
-            report.reason = (
-                f"The reference itself separates the forget set from held-out data (LOSS AUC "
-                f"{r_loss.auc:.3f}, 95% CI from {r_loss.auc_ci[0]:.3f}): it may have been "
-                "trained on the forget set, or the forget set differs in distribution from the "
-                "test data. Check the reference, or audit with test data like the forget set."
-            )
-            report.evidence = rows
-            return report
+    leaks = [
+        (name, sides["reference"])
+        for name, sides in results.items()
+        if "reference" in sides and sides["reference"].auc_ci[0] > 0.5 + cfg.margin
+    ]
+    if leaks:
+        name, r_leak = leaks[0]
+        report.reason = (
+            f"The reference itself separates the forget set from held-out data ({name} AUC "
+            f"{r_leak.auc:.3f}, 95% CI from {r_leak.auc_ci[0]:.3f}): it may have been trained "
+            "on the forget set, or the forget set differs in distribution from the test data. "
+            "Check the reference, or audit with test data like the forget set."
+        )
+        report.evidence = rows
+        return report
     verdict, reason, confidence = _verdict(rows, ulira, cfg)
     report.verdict = verdict  # type: ignore[assignment]
     report.reason = reason

@@ -133,6 +133,14 @@ class ForgettingScore:
         Per forget example.
     n_models : int
         Models per side.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = ForgettingScore(score=0.9, forgetting_quality=1.0, ra_ratio=0.9, ta_ratio=1.0,
+    ...                     epsilon=np.zeros(3), n_models=8)
+    >>> s.summary()["epsilon_max"]
+    0.0
     """
 
     score: float

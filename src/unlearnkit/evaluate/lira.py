@@ -187,6 +187,12 @@ class ULiraResult(AttackResult):
     target_scores : ndarray
         Per forget sample, the log-likelihood ratio (unlearned vs retrained) of the model under
         test, when one was given.
+
+    Examples
+    --------
+    >>> r = ULiraResult.from_scores("u-lira", [1.0, 2.0], [-1.0, 0.5], accuracy=1.0)
+    >>> r.auc, r.summary()["accuracy"], r.target_scores is None
+    (1.0, 1.0, True)
     """
 
     accuracy: float

@@ -57,6 +57,12 @@ class AuditReport:
         Per attack: AUC on the model and the reference, difference, standard error, p-values.
     seconds : dict of str to float
         Wall-clock time of each check (shadow training counted separately).
+
+    Examples
+    --------
+    >>> r = AuditReport(verdict="forgotten", reason="all attacks at the reference", confidence=1.0)
+    >>> r.passed, "<h1>Unlearning audit</h1>" in r.to_html()
+    (True, True)
     """
 
     verdict: Verdict

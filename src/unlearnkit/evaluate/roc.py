@@ -87,6 +87,12 @@ class AttackResult:
         Per-sample scores, higher meaning "member".
     details : dict
         Attack-specific facts (number of shadow models, the signal used, ...).
+
+    Examples
+    --------
+    >>> r = AttackResult.from_scores("demo", members=[0.9, 0.8, 0.4], nonmembers=[0.1, 0.5])
+    >>> round(r.auc, 3), r.n_members, r.summary()["tpr_at_1%_fpr"] is None
+    (0.833, 3, True)
     """
 
     name: str

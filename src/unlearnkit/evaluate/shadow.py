@@ -69,6 +69,13 @@ class fit_clone:  # noqa: N801 - used like a function
     ----------
     estimator : estimator
         The template; it is never fitted itself.
+
+    Examples
+    --------
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> train = fit_clone(DecisionTreeClassifier())
+    >>> train([[0], [1]], [0, 1], random_state=3).random_state
+    3
     """
 
     def __init__(self, estimator: Any) -> None:
@@ -107,6 +114,14 @@ class ModelOutputs:
     forgotten : ndarray of bool, shape (n_models, n_pool)
         Rows each model then unlearned (all False for plain training).
     seeds : ndarray of int, shape (n_models,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = ModelOutputs(proba=np.full((2, 3, 2), 0.5), trained=np.eye(2, 3, dtype=bool),
+    ...                    forgotten=np.zeros((2, 3), dtype=bool), seeds=np.arange(2))
+    >>> len(out), out.members.sum(axis=1).tolist()
+    (2, [1, 1])
     """
 
     proba: np.ndarray
@@ -235,6 +250,14 @@ class ShadowRunner:
     cache : path, optional
         Folder in which trained models are kept (joblib files keyed by the training function,
         the pool, the rows, the forgotten rows and the seed) and reused.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.naive_bayes import GaussianNB
+    >>> X = np.arange(16.0).reshape(8, 2); y = np.array([0, 1] * 4)
+    >>> ShadowRunner(fit_clone(GaussianNB()), X, y).train_random_halves(2).trained.sum(axis=1)
+    array([4, 4])
     """
 
     def __init__(

@@ -136,6 +136,18 @@ class DeletionCurve:
         Of a model retrained on the same retained rows (NaN when no reference was asked for).
     seconds : ndarray
         Cumulative time spent unlearning.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unlearnkit.data import Samples
+    >>> from unlearnkit.exact import GaussianNBUnlearner
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> curve = deletion_curve(GaussianNBUnlearner(), Samples(X[:40], y[:40]),
+    ...                        (X[40:], y[40:]), checkpoints=(1, 10))
+    >>> curve.n_deleted.tolist(), len(curve.rows())
+    ([1, 10], 2)
     """
 
     n_deleted: np.ndarray
