@@ -18,7 +18,7 @@ from unlearnkit.ledger import Ledger, RequestSpec
 from unlearnkit.ledger.schema import Model
 from unlearnkit.persistence import load
 
-N_REQUESTS = 8
+N_REQUESTS = 6
 
 
 def _start_worker(url: str, home: str) -> subprocess.Popen:
@@ -71,7 +71,8 @@ def test_sigkill_during_unlearning_then_restart_completes_everything(db_url, tmp
         ]["id"]
         for i in range(N_REQUESTS)
     ]
-    for kills in range(2):
+    # two kills at different moments on SQLite; one on PostgreSQL keeps the suite short
+    for kills in range(2 if db_url.startswith("sqlite") else 1):
         worker = _start_worker(db_url, home)
         try:
             # wait for a request to be mid-way: a model locked by the worker while it unlearns

@@ -117,8 +117,9 @@ class Executor:
         self.ledger = ledger
         self.config = config or ExecutorConfig()
         self.me = self.config.worker_id
-        # The model this worker just unlearned, by version id: verification reuses it instead
-        # of reading back the artifact it wrote (whose hash it computed from the same bytes).
+        # The last model this worker wrote, by version id: verification, and the next request
+        # on the same model, reuse it instead of reading back the artifact it wrote (whose
+        # hash was computed from the same bytes).
         self._fresh: tuple[int, Any] | None = None
 
     # -- claiming -------------------------------------------------------------------------
@@ -396,7 +397,7 @@ class Executor:
             )
         if failed is not None:
             return self._fail(request_id, f"verification failed: {failed}")
-        return self._move(request_id, "verified", "every affected model unlearned and verified")
+        return self._certify(request_id)
 
     def _lock_model(self, task_id: int) -> Task:
         with self.ledger.session() as s:
@@ -480,7 +481,8 @@ class Executor:
             ) + 1
         if request is None:
             return self._nothing_to_do(t)
-        model = self._load(source)
+        fresh, self._fresh = self._fresh, None
+        model = fresh[1] if fresh is not None and fresh[0] == source.id else self._load(source)
         try:
             result = model.unlearn(request)
         except UnlearnError as exc:
@@ -576,7 +578,7 @@ class Executor:
             assert old is not None
             assert new is not None
             assert r is not None
-        fresh, self._fresh = self._fresh, None
+        fresh = self._fresh
         after = fresh[1] if fresh is not None and fresh[0] == new.id else self._load(new)
         removed = [str(i) for i in t.result.get("removed_ids", [])]
         summary = verify_unlearning(
@@ -634,6 +636,8 @@ class Executor:
         with self.ledger.session() as s:
             r = s.get(Request, request_id)
             assert r is not None
+            if r.status == "running":  # every task verified: record it with the certificate
+                self._event(s, r, "verified", "every affected model unlearned and verified")
             if r.status != "verified":
                 return r.status
             if s.scalar(select(Certificate.id).where(Certificate.request_id == r.id)):
