@@ -169,6 +169,8 @@ def test_bad_input_is_typed():
         audit(one_class, data=data, forget_ids=forget, test=test, attacks=("loss",))
     with pytest.raises(InvalidParameterError, match="margin"):
         AuditConfig(margin=0.7)
+    with pytest.raises(InvalidParameterError, match="n_models"):
+        AuditConfig(n_models=1)
 
 
 def test_no_test_data_is_inconclusive_with_utility_only():
@@ -193,13 +195,13 @@ def test_report_json_html_and_per_sample_ids(tmp_path, NoOpTree):
         original=model,
         attacks=("loss", "mia_efficacy", "lira", "neurips", "deletions"),
         n_shadow=4,
-        config=AuditConfig(n_pairs=4, n_bootstrap=100),
+        config=AuditConfig(n_pairs=4, n_models=6, n_bootstrap=100),
     )
     payload = json.loads(report.to_json(tmp_path / "a.json"))
     assert payload["verdict"] == report.verdict == "not_forgotten"
     assert set(payload["per_sample"]["loss_unlearned"]) == set(forget)
     assert set(report.per_sample["epsilon"]) == set(forget)
-    assert payload["forgetting_score"]["n_models"] == 4
+    assert payload["forgetting_score"]["n_models"] == 6
     assert "original.TA" in report.metrics
     assert report.deletions is not None
     html = report.to_html(tmp_path / "a.html")

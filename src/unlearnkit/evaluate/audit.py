@@ -98,7 +98,10 @@ class AuditConfig:
     min_forget, min_test : int
         Fewer forget or held-out samples than this give an ``inconclusive`` verdict.
     n_pairs : int
-        Unlearned/retrained pairs for U-LiRA (and models per side for the NeurIPS score).
+        Unlearned/retrained pairs for U-LiRA.
+    n_models : int, optional
+        Models per side for the NeurIPS score (default ``n_pairs``). With ``N`` models its
+        per-example epsilon cannot exceed about ``log(N / 3)`` (the competition used 512).
     n_bootstrap : int
         Resamples of the paired bootstrap of AUC differences.
 
@@ -113,6 +116,7 @@ class AuditConfig:
     min_forget: int = 20
     min_test: int = 20
     n_pairs: int = 8
+    n_models: int | None = None
     n_bootstrap: int = 400
 
     def __post_init__(self) -> None:
@@ -126,6 +130,8 @@ class AuditConfig:
             raise InvalidParameterError(
                 f"n_bootstrap must be at least 50, got {self.n_bootstrap!r}."
             )
+        if self.n_models is not None and self.n_models < 2:
+            raise InvalidParameterError(f"n_models must be at least 2, got {self.n_models!r}.")
         if self.n_pairs < 3:
             raise InvalidParameterError(f"n_pairs must be at least 3, got {self.n_pairs!r}.")
 
@@ -522,7 +528,7 @@ def audit(
         try:
             start = time.perf_counter()
             u_out, r_out = runner.train_pairs(
-                cfg.n_pairs,
+                cfg.n_models or cfg.n_pairs,
                 forget=forget_rows,
                 rows=retain_rows,
                 seed=random_state + 2,
