@@ -15,6 +15,9 @@ Commands
     leaves it altogether. ``--where COL=VALUE`` is evaluated on the model's own training table:
     its feature columns and the target, named ``y``. Ids are integers when the model was fitted
     with integer ids, else text.
+``unlearnkit audit MODEL --data TABLE --test TABLE --target COL (--ids | --ids-file) [--check]``
+    Audit whether a saved model forgot the given samples (membership-inference attacks against
+    a retrained reference) and write the HTML + JSON report.
 ``unlearnkit demo [--output-dir DIR] [--requests N]``
     Run the end-to-end demonstration and write its report.
 ``unlearnkit version`` (or ``unlearnkit --version``)
@@ -31,6 +34,8 @@ Exit codes
     unknown or already-forgotten sample id, unsupported request kind, unreadable table, ...);
     the model file is left untouched
 4   a file or dataset was not found (data file, model, ids file, subject file, demo dataset)
+5   ``audit --check``: the model has not forgotten the samples
+6   ``audit --check``: the audit is inconclusive (the reason is printed)
 ==  ===========================================================================================
 
 Errors print one red line on standard error, without a traceback.
@@ -54,6 +59,7 @@ from rich.table import Table
 
 from unlearnkit import __version__
 from unlearnkit import _cli_io as io
+from unlearnkit._cli_audit import audit_command
 from unlearnkit.errors import (
     DatasetNotFoundError,
     DataValidationError,
@@ -86,7 +92,9 @@ _HELP = (
     "2  usage error: bad option, malformed KEY=VALUE, not exactly one forget request option\n"
     "3  invalid input or request: bad parameter value, unknown id, unsupported request, "
     "unreadable table (the model file is left untouched)\n"
-    "4  file or dataset not found"
+    "4  file or dataset not found\n"
+    "5  `audit --check`: the model has not forgotten\n"
+    "6  `audit --check`: the audit is inconclusive"
 )
 
 app = typer.Typer(
@@ -98,6 +106,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.command(name="audit")(audit_command)
 
 
 class _State:
