@@ -210,7 +210,9 @@ class Executor:
         beat = threading.Thread(target=self._beat, args=(stop,), daemon=True)
         beat.start()
         while not stop.is_set():
-            if self.step() is None:
+            request_id = self.step()
+            # idle, or the request waits on a model another worker holds: do not spin
+            if request_id is None or self._status(request_id) not in ("done", "failed"):
                 stop.wait(poll_seconds)
 
     def _beat(self, stop: threading.Event) -> None:
