@@ -126,14 +126,21 @@ def retained(model, X, y, ids):
 # -- (a) the recorded bound always covers the actual residual -----------------------------------
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("kind", ["binary", "multiclass", "adversarial"])
-@pytest.mark.parametrize("solver", ["auto", "exact residual", "cached Hessian"])
+@pytest.mark.parametrize(
+    "solver", ["auto", "exact residual", "cached Hessian", "Gram matrix", "row pass"]
+)
 def test_actual_gradient_residual_never_exceeds_the_recorded_bound(seed, kind, solver, monkeypatch):
     """Every way a step can be solved is bounded: cached Hessian (its staleness bounded and
-    charged), exact residual with refinement, refreshed Hessian, retrain."""
+    charged, from the Gram matrix alone or from a pass over the rows), exact residual with
+    refinement, refreshed Hessian, retrain."""
     if solver == "exact residual":
         monkeypatch.setattr(newton, "EXACT_PASSES", -1.0)
-    elif solver == "cached Hessian":
+    elif solver != "auto":
         monkeypatch.setattr(newton, "EXACT_PASSES", np.inf)
+    if solver == "Gram matrix":
+        monkeypatch.setattr(newton, "ROW_PASSES", np.inf)
+    elif solver == "row pass":
+        monkeypatch.setattr(newton, "ROW_PASSES", -1.0)
     outliers: list = []
     if kind == "binary":
         X, y = binary_data(seed)
@@ -167,17 +174,99 @@ def test_actual_gradient_residual_never_exceeds_the_recorded_bound(seed, kind, s
             newton_steps += 1
             if ev["hessian_refreshed"]:  # the Hessian at w: the paper's exact step
                 paths.add("refresh")
+            elif ev["exact_residual"]:
+                paths.add("exact residual")
             else:
-                paths.add("exact residual" if ev["exact_residual"] else "cached Hessian")
+                paths.add("cached Hessian")
+                paths.add("row pass" if ev["row_pass"] else "Gram matrix")
         previous = actual
     assert newton_steps >= 35  # the bound was tested on Newton steps, not only on retrains
     if solver == "auto":
         assert "cached Hessian" in paths
-    else:
-        assert solver in paths
+    elif solver == "exact residual":
         assert paths - {"refresh"} == {solver}
-    if solver != "cached Hessian":
+    else:
+        assert "cached Hessian" in paths
+        assert "exact residual" not in paths
+    if solver in ("Gram matrix", "row pass"):
+        assert paths - {"refresh", "cached Hessian"} == {solver}
+    if solver not in ("cached Hessian", "Gram matrix", "row pass"):
         assert "refresh" in paths
+
+
+def _wide_data(seed: int, n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Few rows, many correlated features (all positive, like pixels)."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    X = rng.uniform(0.0, 1.0, size=(n, d)) + 0.6 * np.outer(y, rng.uniform(0, 1, size=d))
+    return unit_rows(X), y
+
+
+@pytest.mark.parametrize(
+    ("n", "d", "path"),
+    [
+        (300, 3, "Gram matrix"),
+        (120, 60, "Gram matrix"),
+        (60, 90, "row pass"),  # p >= n: no Gram matrix is kept, every step passes over the rows
+    ],
+)
+@pytest.mark.parametrize("adversarial", [False, True])
+def test_steps_without_a_pass_over_the_rows_keep_the_bound(n, d, path, adversarial, monkeypatch):
+    """The Gram path charges the drift of every row at once (``R ||w - w_M||``) and takes
+    ``||Z' u||`` from the Gram matrix; each step's residual stays within what it charged, also
+    for the highest-leverage rows first, for few and for many features, and with the refreshes
+    that downdate the Gram matrix."""
+    monkeypatch.setattr(newton, "EXACT_PASSES", np.inf)
+    monkeypatch.setattr(newton, "ROW_PASSES", np.inf)
+    refreshed = 0
+    for seed in range(3):
+        X, y = _wide_data(seed, n, d)
+        order = np.random.default_rng(seed).permutation(n)
+        if adversarial:  # the rows with the largest norm and the most surprising labels first
+            model = CertifiedLogisticRegression(lam=0.1, sigma=10.0, random_state=seed)
+            surprise = -np.where(y == 1, 1, -1) * model.fit(X, y).decision_function(X)
+            order = np.argsort(-(np.linalg.norm(X, axis=1) + surprise))
+        model = CertifiedLogisticRegression(lam=0.1, sigma=10.0, random_state=seed)
+        model.fit(X, y)
+        previous = logistic_residual(model, X, y)
+        seen, newton_steps = set(), 0
+        kept = np.ones(n, dtype=bool)
+        for i in order[: n // 3]:
+            result = model.unlearn([int(i)])
+            ev = result.evidence
+            kept[i] = False
+            actual = logistic_residual(model, X[kept], y[kept])
+            assert actual <= model.accountant_.bound
+            if not ev["retrained"]:
+                assert actual <= previous + ev["bound_increment"], (i, actual, previous, ev)
+                seen.add("row pass" if ev["row_pass"] else "Gram matrix")
+                refreshed += ev["hessian_refreshed"]
+                newton_steps += 1
+            previous = actual
+        assert seen == {path}
+        assert newton_steps >= n // 10
+    assert path == "row pass" or refreshed >= 1
+
+
+def test_the_gram_path_charges_the_papers_taylor_term_exactly():
+    """``||Z' u||`` from the downdated Gram matrix equals the one from the rows (up to its
+    rounding allowance), so the Taylor term is the paper's."""
+    X, y = binary_data(13)
+    model = CertifiedLogisticRegression(lam=1e-2, sigma=10.0, random_state=0).fit(X, y)
+    Z = design(model, X)
+    z_norm = np.linalg.norm(Z, 2)
+    row_norm = np.linalg.norm(Z, axis=1).max()
+    kept = np.ones(len(X), dtype=bool)
+    gram_steps = 0
+    for i in range(12):
+        W_old = weights(model)
+        ev = model.unlearn([i]).evidence
+        kept[i] = False
+        u = (weights(model) - W_old)[0]
+        expected = 0.25 * row_norm * z_norm * np.linalg.norm(u) * np.linalg.norm(Z[kept] @ u)
+        assert ev["taylor_term"] == pytest.approx(expected, rel=1e-6)
+        gram_steps += not ev["row_pass"]
+    assert gram_steps >= 6
 
 
 def test_multiclass_charges_the_papers_bound_summed_over_heads():

@@ -30,26 +30,47 @@ as a good part of a retrain. The model therefore keeps the Cholesky factor of a 
 taken at an earlier point ``w_M`` (the last *refresh*) and uses ``u = M^{-1} Delta``. Then
 ``H u - Delta = (H - M) u`` with
 
-    (H - M) u = Z'^T diag(loss''(Z' w) - loss''(Z' w_M)) Z' u  -  (rows of M removed since) u,
+    (H - M) u = Z'^T diag(loss''(Z' w) - loss''(Z_M w_M)) Z' u  -  (rows of M removed since) u,
 
 and because ``loss''`` is Lipschitz in the margin (with the exact constant ``1 / (6 sqrt 3)``),
 the first part has norm at most ``||Z'||_2 / (6 sqrt 3) * ||(Z'(w - w_M)) * (Z' u)||``
-(element-wise product) -- computable from the
-margins the model keeps, with the one pass ``Z u`` the Taylor term needs anyway; the second part
-is bounded row by row (``sum_j loss''_j ||z_j|| |z_j . u|`` over the few rows concerned, plus
-the change of the ``lam * n`` term). Charging that bound spends budget, and spent
-budget means earlier retrains. With ``budget_value`` the passes over the rows a unit of budget
-is worth (a retrain's passes divided by the budget), the bound is charged and the step done in
-one pass when the budget it burns beyond an exact solve is worth fewer than ``EXACT_PASSES``
-passes. (Either way the model's gradient residual stays below the budget, which is what bounds
-its distance from the exact minimiser.) Otherwise the exact residual
-``H u - Delta`` is computed with the Hessian at ``w`` and the step is refined by preconditioned
-conjugate gradients until the residual is below ``SOLVE_SHARE`` of the Taylor term; the
-residual reached is charged. The cached Hessian is refreshed -- recomputed at the current
-weights on the retained rows, which makes that removal exactly the paper's step with ``H`` at
-``w`` -- as soon as what its age has cost since the last refresh (extra passes, and budget in
-pass units) exceeds what a refresh costs. Every charged quantity also carries a bound on its
-floating-point error (:func:`rounding_allowance`), margins kept across removals included.
+(element-wise product); the second part is bounded row by row (``sum_j loss''_j ||z_j||
+|z_j . u|`` over the few rows concerned, plus the change of the ``lam * n`` term). That
+*drift* bound is charged in one of two ways, whichever is cheaper for the call:
+
+* **Gram path** (``O(p^2 + k p)``, ``k`` the rows removed since the refresh): the model keeps
+  the Gram matrix ``G`` of the rows retained at the refresh (downdated by the removed rows at
+  each refresh), so ``||Z' u||^2 = u^T G u - sum_j (z_j . u)^2`` over those ``k`` rows, and
+  bounds every row's drift at once by ``|z_i . (w - w_M)| <= R ||w - w_M||``. No pass over the
+  rows; the drift bound is looser.
+* **Row pass** (``O(n p)``): one product ``Z u`` and the margins the model keeps give the
+  per-row drift ``|z_i . (w - w_M)|`` and ``||Z' u||`` directly. Margins left behind by Gram
+  steps are recomputed first (one more pass, once after each run of Gram steps).
+
+Charging a bound spends budget, and spent budget means earlier retrains. With
+``budget_value`` the passes over the rows a unit of budget is worth (a retrain's passes
+divided by the budget), the Gram path is taken when the budget it burns beyond an exact solve
+is worth at most ``ROW_PASSES`` (one) pass -- what the row pass would cost -- and otherwise
+the row pass is done. It pays where the drift stays small between refreshes and refreshes are
+cheap (few features: on the Taiwan credit data, ``p = 24``, every removal took it); with many
+features (Fashion-MNIST, ``p = 785``) a refresh costs dozens of passes and the looser bound
+outgrows one pass a few removals after each refresh, so most removals pass over the rows. When
+even the row pass's bound burns budget worth more than ``EXACT_PASSES`` passes, the exact
+residual ``H u - Delta`` is computed with the Hessian at ``w`` and the step is refined by
+preconditioned conjugate gradients until the residual is below ``SOLVE_SHARE`` of the Taylor
+term; the residual reached is charged. (Either way the model's gradient residual stays below
+the budget, which is what bounds its distance from the exact minimiser.) The cached Hessian is
+refreshed -- recomputed at the current weights on the retained rows, which makes that removal
+exactly the paper's step with ``H`` at ``w`` -- as soon as what its age has cost since the last
+refresh (budget burnt, in passes, and passes beyond one per removal) exceeds what a refresh
+costs.
+
+Every charged quantity also carries a bound on its floating-point error
+(:func:`rounding_allowance`): the computed ``Delta`` and the margins it is read at, the entries
+of ``Z u``, the Gram matrix (a sum of at most ``2 n`` row products, whatever the order of
+downdates), the margins kept across removals, the computed curvatures
+(``CURVATURE_ROUNDING``), the formation and Cholesky solve of the cached Hessian (below
+eps-multiples of its trace), the rounding of ``w + u`` and of the sum of the parts.
 """
 
 from __future__ import annotations
@@ -95,6 +116,13 @@ SOLVE_SHARE = 1e-2
 #: Passes over the rows the exact residual and one refinement cost, against which the budget
 #: a cached-Hessian step burns is weighed.
 EXACT_PASSES = 3.0
+#: Passes over the rows the per-row drift bound costs (one product ``Z [u, w - w_M]``): the
+#: Gram path's looser drift bound is taken when the budget it burns beyond a solve is worth
+#: at most this many passes.
+ROW_PASSES = 1.0
+#: Bound on the absolute rounding error of a computed curvature ``s (1 - s)``,
+#: ``s = expit(m)`` (an error of a few ulps in ``s`` and in ``1 - s``).
+CURVATURE_ROUNDING = 16.0 * float(np.finfo(np.float64).eps)
 #: Most conjugate-gradient iterations per removal and head (the rest is charged to the bound).
 MAX_SOLVE_ITER = 50
 #: Work is counted in multiply-adds, those of matrix-matrix products and factorisations (Gram
@@ -125,11 +153,11 @@ def design(X: np.ndarray, *, fit_intercept: bool, intercept_scaling: float) -> n
 _EPS = float(np.finfo(np.float64).eps)
 
 
-def spectral_norm(Z: np.ndarray) -> tuple[float, float]:
+def spectral_norm(Z: np.ndarray, gram: np.ndarray) -> tuple[float, float]:
     """An upper bound on ``||Z||_2`` (the largest singular value, from the eigenvalues of
-    ``Z^T Z`` plus their rounding error) and the multiply-adds spent computing it."""
+    ``gram``, the computed ``Z^T Z``, plus their rounding error) and the multiply-adds spent
+    computing both."""
     n, p = Z.shape
-    gram = Z.T @ Z
     top = float(scipy.linalg.eigvalsh(gram, subset_by_index=[p - 1, p - 1])[0])
     top += rounding_allowance(n + p, float(np.trace(gram)))
     return float(np.sqrt(max(top, 0.0))), GEMM_SHARE * (n * p * (p + 1) / 2 + 4 * p**3)
@@ -284,19 +312,33 @@ class HessianCache:
     """The Hessian a removal reuses, and what its staleness is measured against.
 
     ``chols`` are the Cholesky factors (paper scale, one per head) of the Hessian at the
-    weights ``weights`` (heads, p), whose margins are ``margins`` (heads, n), summed over the
-    ``n_rows`` rows retained at the refresh;
-    ``curvature`` is ``loss''`` at those margins; ``since`` lists the rows the Hessian still
-    contains that were removed after the refresh. ``debt`` counts the passes over the rows
-    spent beyond one per removal since the refresh, ``cost`` what a refresh costs (both in
-    units of ``n * p`` multiply-adds).
+    weights ``weights`` (heads, p), summed over the ``n_rows`` rows retained at the refresh;
+    ``curvature`` (heads, n) is ``loss''`` at the computed margins ``ref_margins`` of
+    ``weights``, each within ``margin_error`` of the exact one; ``trace`` bounds the trace of
+    each factored matrix. ``margins`` are kept by the steps that pass over the rows: within
+    ``tracked_error`` of ``Z @ margin_weights.T``, which the current weights have left by the
+    steps taken without a pass. ``gram`` is the Gram matrix ``Z_R^T Z_R`` of the rows
+    retained at the refresh (None when ``p`` is not below their number: a pass over the rows
+    is then cheaper), kept by downdating and summed from ``gram_terms`` products of rows whose
+    squared norms add up to at most ``gram_magnitude``. ``since`` lists the rows the Hessian
+    still contains that were removed after the refresh. ``debt`` counts what the Hessian's age
+    has cost since the refresh -- budget burnt by the drift bound, in passes, and passes beyond
+    one per removal -- and ``cost`` what a refresh costs (both in units of ``n * p``
+    multiply-adds).
     """
 
     chols: tuple[Any, ...]
     weights: np.ndarray
-    margins: np.ndarray
+    ref_margins: np.ndarray
     curvature: np.ndarray
     margin_error: float
+    margins: np.ndarray
+    margin_weights: np.ndarray
+    tracked_error: float
+    trace: tuple[float, ...]
+    gram: np.ndarray | None
+    gram_terms: int
+    gram_magnitude: float
     n_rows: int
     since: np.ndarray
     debt: float
@@ -304,31 +346,51 @@ class HessianCache:
 
 
 def hessian_cache(
-    Z: np.ndarray, W: np.ndarray, dead: np.ndarray, lam: float, row_norm: float
+    Z: np.ndarray,
+    W: np.ndarray,
+    dead: np.ndarray,
+    lam: float,
+    row_norm: float,
+    gram: np.ndarray | None,
+    gram_terms: int,
+    gram_magnitude: float,
 ) -> HessianCache:
-    """Refresh: the Hessian of every head at ``W`` over the rows not in ``dead``."""
+    """Refresh: the Hessian of every head at ``W`` over the rows not in ``dead``.
+
+    ``gram`` is ``Z_R^T Z_R`` over those same rows (or None), as :class:`HessianCache` keeps it.
+    """
     n, p = Z.shape
     keep = np.ones(n, dtype=bool)
     keep[dead] = False
     rows = np.flatnonzero(keep)
+    Zk = Z[rows]
     margins = W @ Z.T
     curvature = expit(margins)
     curvature *= 1.0 - curvature
-    Zk = Z[rows]
     chols = []
+    traces = []
     for k in range(W.shape[0]):
         Zs = Zk * np.sqrt(curvature[k, rows])[:, None]
         H = Zs.T @ Zs
         H.flat[:: p + 1] += lam * len(rows)
+        traces.append(_up(float(np.trace(H)), p))
         chols.append(scipy.linalg.cho_factor(H))
-    w_norm = float(np.linalg.norm(W, axis=1).max())
+    w_norm = _up(float(np.linalg.norm(W, axis=1).max()), p)
     heads = W.shape[0]
+    margin_error = rounding_allowance(p, row_norm * w_norm)
     return HessianCache(
         chols=tuple(chols),
         weights=W.copy(),
-        margins=margins,
+        ref_margins=margins,
         curvature=curvature,
-        margin_error=rounding_allowance(p, row_norm * w_norm),
+        margin_error=margin_error,
+        margins=margins,
+        margin_weights=W.copy(),
+        tracked_error=margin_error,
+        trace=tuple(traces),
+        gram=gram if p < len(rows) else None,
+        gram_terms=gram_terms,
+        gram_magnitude=gram_magnitude,
         n_rows=len(rows),
         since=np.empty(0, dtype=np.intp),
         debt=0.0,
@@ -338,16 +400,16 @@ def hessian_cache(
 
 @dataclass
 class RemovalStep:
-    """One Newton removal: the new weights and margins, the bound on the residual it adds,
-    and the updated Hessian cache.
+    """One Newton removal: the new weights, the bound on the residual it adds, and the updated
+    Hessian cache.
 
     ``increment`` is the sum over heads of the Taylor term, the solve term (the bound on, or
-    the computed value of, ``||H u - Delta||``) and the rounding allowance.
+    the computed value of, ``||H u - Delta||``) and the rounding allowance. ``row_pass`` says,
+    per head, whether the step read every stored row (per-row drift bound or exact residual)
+    rather than only the Gram matrix and the rows removed since the refresh.
     """
 
     W: np.ndarray
-    margins: np.ndarray
-    margin_error: float
     cache: HessianCache
     increment: float
     taylor_terms: list[float]
@@ -355,16 +417,21 @@ class RemovalStep:
     rounding: float
     solve_iterations: list[int]
     exact_residual: list[bool]
+    row_pass: list[bool]
     refreshed: bool
     work: float
+
+
+def _up(value: float, terms: int) -> float:
+    """``value`` raised by the relative rounding error of a computed norm or sum of
+    ``terms`` terms, so that a computed norm becomes an upper bound on the exact one."""
+    return float(value) * (1.0 + 2.0 * (terms + 2) * _EPS)
 
 
 def logistic_removal(
     Z: np.ndarray,
     T: np.ndarray,
     W: np.ndarray,
-    margins: np.ndarray,
-    margin_error: float,
     dead: np.ndarray,
     gone: np.ndarray,
     lam: float,
@@ -376,27 +443,34 @@ def logistic_removal(
 ) -> RemovalStep:
     """Newton removal of rows ``gone`` for every head, with the paper's residual bound.
 
-    ``Z`` holds every stored row and ``T`` (n, heads) their +-1 targets; ``margins`` (heads, n)
-    is ``W @ Z.T`` as kept across removals, each entry within ``margin_error`` of the exact
-    value. ``dead`` lists the positions of every row not retained after this removal (earlier
-    removals and ``gone``, the rows removed now): sums over the retained rows are taken as
-    totals minus these, plus the rounding that cancellation can cost. ``z_norm`` bounds
-    ``||Z'||_2`` and ``row_norm`` the norms of the retained rows (both computed on a superset of
-    them); ``row_norms`` are the norms of every stored row.
-    ``budget_value`` is what a unit of budget is worth in passes over the rows.
+    ``Z`` holds every stored row and ``T`` (n, heads) their +-1 targets. ``dead`` lists the
+    positions of every row not retained after this removal (earlier removals and ``gone``, the
+    rows removed now): sums over the retained rows are taken as totals minus these, plus the
+    rounding that cancellation can cost. ``z_norm`` bounds ``||Z'||_2`` and ``row_norm`` the
+    norms of the retained rows (both computed on a superset of them); ``row_norms`` are the
+    norms of every stored row. ``budget_value`` is what a unit of budget is worth in passes
+    over the rows.
     """
     n, p = Z.shape
     heads = W.shape[0]
     work = 0.0
     refreshed = bool(cache.debt >= cache.cost)
     if refreshed:
-        cache = hessian_cache(Z, W, dead, lam, row_norm)
-        margins, margin_error = cache.margins, cache.margin_error
+        gram, terms = cache.gram, cache.gram_terms
+        downdate = np.concatenate([cache.since, gone]).astype(np.intp)
+        if gram is not None:
+            Zd = Z[downdate]
+            gram = gram - Zd.T @ Zd
+            terms += len(downdate)
+            work += GEMM_SHARE * len(downdate) * p * (p + 1) / 2
+        cache = hessian_cache(Z, W, dead, lam, row_norm, gram, terms, cache.gram_magnitude)
         work += cache.cost * n * p
         since = cache.since
     else:
         since = np.concatenate([cache.since, gone]).astype(np.intp)
     n_keep = float(n - len(dead))
+    # the Gram path reads p^2 + |since| p numbers instead of the n p of a pass over the rows
+    gram_path = cache.gram is not None and p + len(since) < n
 
     def kept_sq(v: np.ndarray) -> float:
         """Upper bound on ``sum of v_i^2`` over the kept rows (total minus removed rows)."""
@@ -405,49 +479,117 @@ def logistic_removal(
         return max(0.0, total - removed) + rounding_allowance(n, total + removed)
 
     Zg = Z[gone]
+    Zs = Z[since]
+    since_norms = row_norms[since]
     gone_norms = float(row_norms[gone].sum())
     W_new = np.empty_like(W)
-    margins_new = np.empty_like(margins)
-    new_error = 0.0
     taylors: list[float] = []
     solves: list[float] = []
     iterations: list[int] = []
     exact: list[bool] = []
+    passes: list[bool] = []
     rounding = 0.0
     extra_passes = 0.0
+    own_passes = 0
+    margins = cache.margins.copy()
+    margin_weights = cache.margin_weights.copy()
+    tracked_error = cache.tracked_error
     for k in range(heads):
         t = T[:, k]
-        m = margins[k]
         tg = t[gone]
-        slope = expit(-tg * m[gone])
-        delta = Zg.T @ (-tg * slope) + lam * len(gone) * W[k]
+        w = W[k]
+        w_norm = _up(float(np.linalg.norm(w)), p)
+        # margins of the removed rows, within margin_error of the exact ones
+        margin_error = rounding_allowance(p, row_norm * w_norm)
+        slope = expit(-tg * (Zg @ w))
+        delta = Zg.T @ (-tg * slope) + lam * len(gone) * w
         chol = cache.chols[k]
         x = _cho_solve(chol, delta)
-        Zx = Z @ x
-        zx_keep = np.sqrt(kept_sq(Zx))
-        x_norm = float(np.linalg.norm(x))
-        taylor = GAMMA_LOGISTIC * row_norm * z_norm * x_norm * zx_keep
-        # Bound on ||(H - M) x||: curvature drift since the refresh, then removed rows.
-        D = m - cache.margins[k]
-        # |z.(w - w_M)| <= R ||w - w_M||, up to the rounding of both margins
-        d_max = row_norm * float(np.linalg.norm(W[k] - cache.weights[k]))
-        d_max += margin_error + cache.margin_error
-        D *= Zx
-        drift = CURVATURE_LIPSCHITZ * z_norm * np.sqrt(kept_sq(D))
-        # rows the cached Hessian still holds: ||sum_j c_j z_j (z_j.x)|| <= sum_j c_j |z_j| |z_j.x|
-        removed = float(cache.curvature[k, since] @ (row_norms[since] * np.abs(Zx[since])))
-        removed += lam * abs(cache.n_rows - n_keep) * x_norm
-        stale = drift + removed
-        magnitude = float(slope @ row_norms[gone]) + lam * len(gone) * float(np.linalg.norm(W[k]))
+        x_norm = _up(float(np.linalg.norm(x)), p)
+        dw_norm = _up(float(np.linalg.norm(w - cache.weights[k])), p + 1)
+        # entries z.x are computed within this of the exact ones
+        zx_error = rounding_allowance(p, row_norm * x_norm)
+        # Solving with the computed factor instead of the cached Hessian itself: the error of
+        # forming it and of the Cholesky solve, both below eps-multiples of its trace.
+        factor_error = rounding_allowance(n + 3 * p + 4, 2.0 * cache.trace[k]) * x_norm
+        # The curvature of the retained rows at w is within drift_rate |z.(w - w_M) + e| of
+        # the cached one, e the rounding of the cached margins and CURVATURE_ROUNDING that of
+        # the cached curvature itself.
+        curv_since = cache.curvature[k, since]
+        magnitude = float(slope @ row_norms[gone]) + lam * len(gone) * w_norm
+        lam_term = lam * abs(cache.n_rows - n_keep) * x_norm
         it = 0
-        burnt = max(0.0, stale - SOLVE_SHARE * taylor) * budget_value
-        if burnt <= EXACT_PASSES:
+        rnd = 0.0
+        checked = False
+        row_pass = True
+        zx_keep = taylor = stale = 0.0
+        if gram_path:
+            assert cache.gram is not None
+            # ||Z' x||^2 = x^T G_R x - sum over the rows removed since the refresh of (z.x)^2
+            zx_s = Zs @ x
+            low = np.maximum(np.abs(zx_s) - zx_error, 0.0)
+            removed_sq = float(low @ low)
+            removed_sq -= rounding_allowance(len(since), removed_sq)
+            quad = float(x @ (cache.gram @ x))
+            quad += rounding_allowance(
+                cache.gram_terms + 2 * p, cache.gram_magnitude * x_norm * x_norm
+            )
+            zx_keep = _up(np.sqrt(max(quad - removed_sq, 0.0)), 1)
+            taylor = GAMMA_LOGISTIC * row_norm * z_norm * x_norm * zx_keep
+            # |z.(w - w_M)| <= R ||w - w_M||: the drift bound of every retained row at once
+            rate = CURVATURE_LIPSCHITZ * (row_norm * dw_norm + cache.margin_error)
+            drift = (rate + CURVATURE_ROUNDING) * z_norm * zx_keep
+            removed = float(curv_since @ (since_norms * (np.abs(zx_s) + zx_error)))
+            removed = _up(removed, len(since)) + lam_term
+            stale = drift + removed + factor_error
+            burnt = max(0.0, stale - SOLVE_SHARE * taylor) * budget_value
+            if burnt <= min(ROW_PASSES, EXACT_PASSES):
+                row_pass = False
+                extra_passes += burnt
+        if row_pass:
+            Zx = Z @ x
+            zx_keep = np.sqrt(kept_sq(Zx))
+            taylor = GAMMA_LOGISTIC * row_norm * z_norm * x_norm * zx_keep
+            # Bound on ||(H - M) x||: curvature drift since the refresh, then removed rows.
+            # |z.(w - w_M)| <= |m - m_M| + both margins' rounding, m the margins at w: the kept
+            # ones, or fresh ones when steps without a pass have left them behind
+            if np.array_equal(w, cache.margin_weights[k]):
+                m, m_error = cache.margins[k], cache.tracked_error
+            else:
+                m, m_error = Z @ w, rounding_allowance(p, row_norm * w_norm)
+                extra_passes += 1
+            D = np.abs(m - cache.ref_margins[k])
+            slack = m_error + cache.margin_error
+            d_max = float(D.max()) + slack
+            D *= Zx
+            drift = CURVATURE_LIPSCHITZ * z_norm * np.sqrt(kept_sq(D))
+            drift += (CURVATURE_LIPSCHITZ * slack + CURVATURE_ROUNDING) * z_norm * zx_keep
+            drift += (
+                (CURVATURE_LIPSCHITZ * d_max + CURVATURE_ROUNDING)
+                * z_norm
+                * np.sqrt(n_keep)
+                * zx_error
+            )
+            # rows the cached Hessian still holds:
+            # ||sum_j c_j z_j (z_j.x)|| <= sum_j c_j |z_j| |z_j.x|
+            removed = float(curv_since @ (since_norms * (np.abs(Zx[since]) + zx_error)))
+            removed = _up(removed, len(since)) + lam_term
+            stale = drift + removed + factor_error
+            burnt = max(0.0, stale - SOLVE_SHARE * taylor) * budget_value
+            checked = burnt > EXACT_PASSES
+            if not checked:
+                extra_passes += burnt
+                own_passes += 1
+        if not checked:
             solve = stale
-            extra_passes += burnt
-            magnitude += removed
-            checked = False
+            if row_pass:
+                margins[k] = m + Zx
+                margin_weights[k] = w + x
+                step_error = zx_error + 2 * _EPS * row_norm * _up(
+                    float(np.linalg.norm(margin_weights[k])), p
+                )
+                tracked_error = max(tracked_error, m_error + step_error)
         else:
-            checked = True
             weights = expit(m)
             weights *= 1.0 - weights
             weights[dead] = 0.0
@@ -457,6 +599,7 @@ def logistic_removal(
                 return Z.T @ (weights * Zv) + lam * n_keep * v, Zv
 
             Hx = Z.T @ (weights * Zx) + lam * n_keep * x
+            own_passes += 1
             extra_passes += 1
             r = delta - Hx
             z = _cho_solve(chol, r)
@@ -481,39 +624,48 @@ def logistic_removal(
                 direction = z + (rz_new / rz) * direction
                 rz = rz_new
                 it += 1
-                x_norm = float(np.linalg.norm(x))
+                x_norm = _up(float(np.linalg.norm(x)), p)
                 zx_keep = np.sqrt(kept_sq(Zx))
                 taylor = GAMMA_LOGISTIC * row_norm * z_norm * x_norm * zx_keep
-            solve = float(np.linalg.norm(r))
+            solve = _up(float(np.linalg.norm(r)), p)
             magnitude += float(weights @ (row_norms * np.abs(Zx))) + lam * n_keep * x_norm
-        # Floating point: the computed sums, the margins the curvature and slopes were read
-        # at, and the entries of Z x that enter the norms.
-        zx_error = rounding_allowance(p + it, row_norm * x_norm)
-        rnd = rounding_allowance(n + p + 2 * it, magnitude)
-        rnd += margin_error * (0.25 * gone_norms + GAMMA_LOGISTIC * z_norm * zx_keep)
-        if checked:
-            rnd += margin_error * GAMMA_LOGISTIC * z_norm * zx_keep
-        else:
-            rnd += (margin_error + cache.margin_error) * GAMMA_LOGISTIC * z_norm * zx_keep
-            rnd += GAMMA_LOGISTIC * z_norm * d_max * np.sqrt(n_keep) * zx_error
-        rnd += GAMMA_LOGISTIC * row_norm * z_norm * x_norm * np.sqrt(n_keep) * zx_error
+            # H was formed at the computed margins and curvatures, not the exact ones
+            rnd += (CURVATURE_LIPSCHITZ * m_error + CURVATURE_ROUNDING) * z_norm * zx_keep
+            zx_error = rounding_allowance(p + it, row_norm * x_norm)
+            margins[k] = m + Zx
+            margin_weights[k] = w + x
+            step_error = m_error + zx_error
+            step_error += 2 * _EPS * row_norm * _up(float(np.linalg.norm(w + x)), p)
+            tracked_error = max(tracked_error, step_error)
+        if row_pass:
+            # the entries of Z x that entered ||Z' x||
+            rnd += GAMMA_LOGISTIC * row_norm * z_norm * x_norm * np.sqrt(n_keep) * zx_error
+        # Floating point: the computed Delta, and the margins its slopes were read at.
+        rnd += rounding_allowance(n + p + 2 * it, magnitude) + margin_error * 0.25 * gone_norms
         taylors.append(taylor)
         solves.append(solve)
         iterations.append(it)
         exact.append(checked)
+        passes.append(row_pass)
+        W_new[k] = w + x
+        # w + u is rounded: the gradient moves by at most ||H|| times that rounding
+        hess_norm = 0.25 * z_norm * z_norm + lam * n_keep
+        rnd += hess_norm * _EPS * _up(float(np.linalg.norm(W_new[k])), p)
         rounding += rnd
-        W_new[k] = W[k] + x
-        margins_new[k] = m + Zx
-        w_norm = float(np.linalg.norm(W_new[k]))
-        new_error = max(new_error, margin_error + zx_error + 2 * _EPS * row_norm * w_norm)
-    passes = heads + extra_passes
-    work += passes * n * p + heads * (12.0 * n + 2 * len(gone) * p + 2 * p * p)
-    new_cache = replace(cache, since=since, debt=cache.debt + extra_passes)
-    increment = float(sum(taylors) + sum(solves) + rounding)
+    work += (own_passes + extra_passes) * n * p
+    work += heads * (4.0 * len(gone) * p + 4 * p * p + 2 * len(since) * p)
+    new_cache = replace(
+        cache,
+        margins=margins,
+        margin_weights=margin_weights,
+        tracked_error=tracked_error,
+        since=since,
+        debt=cache.debt + extra_passes,
+    )
+    # the sum itself is computed, too
+    increment = _up(float(sum(taylors) + sum(solves) + rounding), 3 * heads)
     return RemovalStep(
         W=W_new,
-        margins=margins_new,
-        margin_error=new_error,
         cache=new_cache,
         increment=increment,
         taylor_terms=taylors,
@@ -521,6 +673,7 @@ def logistic_removal(
         rounding=rounding,
         solve_iterations=iterations,
         exact_residual=exact,
+        row_pass=passes,
         refreshed=refreshed,
         work=work,
     )

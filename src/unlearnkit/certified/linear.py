@@ -238,11 +238,14 @@ class CertifiedLogisticRegression(ClassifierMixin, _CertifiedLinear):
     forming ``H`` (``O(n d^2)``) at every removal, ``u`` is first solved with a Hessian cached
     from an earlier point, whose error is bounded through the Lipschitz second derivative and
     charged when that is cheaper than computing the exact residual and refining ``u`` by
-    conjugate gradients; the cache is refreshed (``H`` at the current ``w``: the paper's exact
-    step) when its age costs more than a refresh. Floating-point error is bounded and charged
-    too. The bound starts at the final gradient norm of the fit. When a removal would take it
-    above ``sigma * epsilon / c``, ``c = sqrt(2 log(1.5/delta))``, the model retrains from
-    scratch on the retained rows with fresh noise and the bound restarts. ``evidence`` of each
+    conjugate gradients. That error bound comes either from the Gram matrix of the retained
+    rows alone (``O(d^2)`` per removal, looser) or from one pass over the rows (``O(n d)``),
+    whichever costs less for the removal at hand (``evidence["row_pass"]`` says which); the
+    cache is refreshed (``H`` at the current ``w``: the paper's exact step) when its age costs
+    more than a refresh. Floating-point error is bounded and charged too. The bound starts at
+    the final gradient norm of the fit. When a removal would take it above
+    ``sigma * epsilon / c``, ``c = sqrt(2 log(1.5/delta))``, the model retrains from scratch on
+    the retained rows with fresh noise and the bound restarts. ``evidence`` of each
     result gives the bound before and after, its parts, the remaining budget and whether the
     model retrained; ``retrained_fraction`` is 1.0 for a retrain and otherwise the step's share
     of the multiply-adds of the last fit.
@@ -338,8 +341,6 @@ class CertifiedLogisticRegression(ClassifierMixin, _CertifiedLinear):
     _T: np.ndarray
     _W: np.ndarray
     _row_norms: np.ndarray
-    _margins: np.ndarray
-    _margin_error: float
     _dead: np.ndarray
     _cache: _newton.HessianCache
     _z_norm: float
@@ -481,17 +482,20 @@ class CertifiedLogisticRegression(ClassifierMixin, _CertifiedLinear):
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        z_norm, norm_work = _newton.spectral_norm(Z)
+        gram = Z.T @ Z
+        z_norm, norm_work = _newton.spectral_norm(Z, gram)
         row_norm = float(self._row_norms[rows].max())
         dead = np.setdiff1d(np.arange(len(self._Z)), rows)
-        cache = _newton.hessian_cache(self._Z, W, dead, float(self.lam), row_norm)
+        # the Gram matrix is downdated by at most every row it sums: twice their squared norms
+        magnitude = 2.0 * float(self._row_norms[rows] @ self._row_norms[rows])
+        cache = _newton.hessian_cache(
+            self._Z, W, dead, float(self.lam), row_norm, gram, len(rows), magnitude
+        )
         cache_work = cache.cost * self._Z.size
         return {
             "_noise": noise,
             "_W": W,
             "_cache": cache,
-            "_margins": cache.margins,
-            "_margin_error": cache.margin_error,
             "_dead": dead,
             "_z_norm": z_norm,
             "_row_norm": row_norm,
@@ -513,8 +517,6 @@ class CertifiedLogisticRegression(ClassifierMixin, _CertifiedLinear):
             self._Z,
             self._T,
             self._W,
-            self._margins,
-            self._margin_error,
             dead,
             rows,
             float(self.lam),
@@ -531,6 +533,7 @@ class CertifiedLogisticRegression(ClassifierMixin, _CertifiedLinear):
             "rounding_allowance": step.rounding,
             "solve_iterations": int(sum(step.solve_iterations)),
             "exact_residual": bool(any(step.exact_residual)),
+            "row_pass": bool(any(step.row_pass)),
             "hessian_refreshed": step.refreshed,
             "heads": len(self._W),
         }
@@ -546,8 +549,6 @@ class CertifiedLogisticRegression(ClassifierMixin, _CertifiedLinear):
             fraction = 1.0
         else:
             self._W = step.W
-            self._margins = step.margins
-            self._margin_error = step.margin_error
             self._cache = step.cache
             self._dead = dead
             self.__dict__.update(self._public(step.W))
