@@ -475,19 +475,25 @@ def plot_poison(rows: list[dict[str, Any]], path: Any) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for name in sorted({r["method"] for r in rows}):
+    fig, (a, b) = plt.subplots(1, 2, figsize=(13, 4.2))
+    colours = plt.get_cmap("tab20").colors
+    for k, name in enumerate(sorted({r["method"] for r in rows})):
         rs = sorted((r for r in rows if r["method"] == name), key=lambda r: r["identified"])
         x = [100 * r["identified"] for r in rs]
-        style = {"lw": 3, "c": "k"} if name == "retrain" else {}
+        style = (
+            {"lw": 3, "c": "k"}
+            if name == "retrain"
+            else {"c": colours[k % len(colours)], "ls": ("-", "--")[k % 2]}
+        )
         a.plot(x, [100 * r["ASR"] for r in rs], marker="o", label=name, **style)
         b.plot(x, [100 * r["TA"] for r in rs], marker="o", label=name, **style)
     a.set(xlabel="poisoned samples identified (%)", ylabel="attack success rate (%)",
           title="backdoor after unlearning")  # fmt: skip
     b.set(xlabel="poisoned samples identified (%)", ylabel="clean test accuracy (%)",
           title="utility after unlearning")  # fmt: skip
-    a.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
+    handles, labels = a.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=8)
+    fig.tight_layout(rect=(0, 0, 0.83, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
