@@ -121,7 +121,7 @@ Books = Annotated[Ledger, Depends(_books)]
 
 
 def _router() -> APIRouter:
-    r = APIRouter(prefix="/v1", responses=_responses(401, 403, 422))
+    r = APIRouter(prefix="/v1", responses=_responses(400, 401, 403, 422))
 
     @r.get("/me", response_model=api.Me, tags=["auth"])
     def me(who: Annotated[Principal, Depends(authenticate)]) -> dict[str, Any]:
