@@ -491,8 +491,8 @@ def logistic_removal(
     rounding = 0.0
     extra_passes = 0.0
     own_passes = 0
-    margins = cache.margins.copy()
-    margin_weights = cache.margin_weights.copy()
+    # copied when a step first updates them (the cache itself is never changed in place)
+    margins, margin_weights = cache.margins, cache.margin_weights
     tracked_error = cache.tracked_error
     for k in range(heads):
         t = T[:, k]
@@ -583,6 +583,8 @@ def logistic_removal(
         if not checked:
             solve = stale
             if row_pass:
+                if margins is cache.margins:
+                    margins, margin_weights = margins.copy(), margin_weights.copy()
                 margins[k] = m + Zx
                 margin_weights[k] = w + x
                 step_error = zx_error + 2 * _EPS * row_norm * _up(
@@ -632,6 +634,8 @@ def logistic_removal(
             # H was formed at the computed margins and curvatures, not the exact ones
             rnd += (CURVATURE_LIPSCHITZ * m_error + CURVATURE_ROUNDING) * z_norm * zx_keep
             zx_error = rounding_allowance(p + it, row_norm * x_norm)
+            if margins is cache.margins:
+                margins, margin_weights = margins.copy(), margin_weights.copy()
             margins[k] = m + Zx
             margin_weights[k] = w + x
             step_error = m_error + zx_error
