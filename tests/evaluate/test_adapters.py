@@ -82,6 +82,16 @@ def test_torch_module_eval_mode_no_grad_batches_and_restores_training():
     np.testing.assert_allclose(a.loss(X, y), -np.log(p1[np.arange(37), y]), rtol=1e-6)
 
 
+def test_torch_predict_works_on_a_fresh_adapter_without_classes():
+    torch.manual_seed(0)
+    net = torch.nn.Linear(4, 3)
+    X = np.random.default_rng(1).normal(size=(6, 4)).astype(np.float32)
+    predicted = as_classifier(net).predict(X)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(X)).argmax(dim=1).numpy()
+    np.testing.assert_array_equal(predicted, expected)
+
+
 def test_torch_input_shape_and_classes():
     net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(), torch.nn.Linear(8, 2))
     a = as_classifier(net, input_shape=(1, 4, 4), classes=["cat", "dog"])

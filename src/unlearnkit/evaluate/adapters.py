@@ -70,7 +70,8 @@ class ClassifierAdapter(ABC):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable label of each sample."""
-        return np.asarray(self.classes_[np.argmax(self.predict_proba(X), axis=1)])
+        proba = self.predict_proba(X)  # first: a torch module's classes are known after it
+        return np.asarray(self.classes_[np.argmax(proba, axis=1)])
 
     def label_index(self, y: Any) -> np.ndarray:
         """Column index of each label in ``classes_``.
