@@ -324,7 +324,9 @@ class HessianCache:
     still contains that were removed after the refresh. ``debt`` counts what the Hessian's age
     has cost since the refresh -- budget burnt by the drift bound, in passes, and passes beyond
     one per removal -- and ``cost`` what a refresh costs (both in units of ``n * p``
-    multiply-adds).
+    multiply-adds). ``declined`` marks the heads for which the Gram path was found too loose
+    since the refresh: the drift it bounds only grows, so they pass over the rows until the
+    next refresh.
     """
 
     chols: tuple[Any, ...]
@@ -343,6 +345,7 @@ class HessianCache:
     since: np.ndarray
     debt: float
     cost: float
+    declined: tuple[bool, ...]
 
 
 def hessian_cache(
@@ -395,6 +398,7 @@ def hessian_cache(
         since=np.empty(0, dtype=np.intp),
         debt=0.0,
         cost=heads * (GEMM_SHARE * ((p + 1) / 2 + p * p / (3 * n)) + 2),
+        declined=(False,) * heads,
     )
 
 
@@ -479,7 +483,6 @@ def logistic_removal(
         return max(0.0, total - removed) + rounding_allowance(n, total + removed)
 
     Zg = Z[gone]
-    Zs = Z[since]
     since_norms = row_norms[since]
     gone_norms = float(row_norms[gone].sum())
     W_new = np.empty_like(W)
@@ -494,6 +497,7 @@ def logistic_removal(
     # copied when a step first updates them (the cache itself is never changed in place)
     margins, margin_weights = cache.margins, cache.margin_weights
     tracked_error = cache.tracked_error
+    declined = list(cache.declined)
     for k in range(heads):
         t = T[:, k]
         tg = t[gone]
@@ -523,10 +527,10 @@ def logistic_removal(
         checked = False
         row_pass = True
         zx_keep = taylor = stale = 0.0
-        if gram_path:
+        if gram_path and not declined[k]:
             assert cache.gram is not None
             # ||Z' x||^2 = x^T G_R x - sum over the rows removed since the refresh of (z.x)^2
-            zx_s = Zs @ x
+            zx_s = Z[since] @ x
             low = np.maximum(np.abs(zx_s) - zx_error, 0.0)
             removed_sq = float(low @ low)
             removed_sq -= rounding_allowance(len(since), removed_sq)
@@ -546,6 +550,8 @@ def logistic_removal(
             if burnt <= min(ROW_PASSES, EXACT_PASSES):
                 row_pass = False
                 extra_passes += burnt
+            else:
+                declined[k] = True
         if row_pass:
             Zx = Z @ x
             zx_keep = np.sqrt(kept_sq(Zx))
@@ -665,6 +671,7 @@ def logistic_removal(
         tracked_error=tracked_error,
         since=since,
         debt=cache.debt + extra_passes,
+        declined=tuple(declined),
     )
     # the sum itself is computed, too
     increment = _up(float(sum(taylors) + sum(solves) + rounding), 3 * heads)
