@@ -104,6 +104,37 @@ def ledger_status(db: DbOption = None) -> None:
         out.print(f"certificates: {books.list_certificates().total}")
 
 
+@ledger_app.command("attach-audit")
+def ledger_attach_audit(
+    report: Annotated[
+        Path, typer.Argument(metavar="REPORT.json", help="JSON written by `unlearnkit audit`.")
+    ],
+    model: Annotated[str, typer.Option("--model", help="Model name in the books.")],
+    version: Annotated[int, typer.Option("--version", min=1, help="Model version audited.")],
+    html: Annotated[
+        Path | None, typer.Option("--html", help="The audit's HTML page (shown with its plots).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Attach an audit report to a model version; the dashboard shows it with its plots."""
+    with _errors():
+        for path in (report, html):
+            if path is not None and not path.is_file():
+                raise FileNotFoundError(f"File {str(path)!r} does not exist.")
+        try:
+            body = json.loads(report.read_text())
+        except ValueError as exc:
+            raise UnlearnError(f"{report} is not valid JSON: {exc}.") from None
+        record = _ledger(db).attach_audit_report(
+            model,
+            version,
+            body,
+            html=None if html is None else html.read_text(),
+            actor="cli",
+        )
+        _out().print(f"attached audit {record['id']} ({record['verdict']}) to {model} v{version}")
+
+
 @tokens_app.command("create")
 def tokens_create(
     role: Annotated[str, typer.Option("--role", help="requester, operator, auditor or admin.")],

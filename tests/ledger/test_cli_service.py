@@ -68,3 +68,32 @@ def test_default_books_are_the_embedded_sqlite_file(tmp_path, monkeypatch):
     assert (tmp_path / "home" / "ledger.db").is_file()
     books = Ledger.open()
     assert books.authenticate(result.output.split()[-1])["role"] == "admin"
+
+
+def test_attach_an_audit_report_from_files(toy, db_url, tmp_path):
+    report = tmp_path / "audit.json"
+    report.write_text(json.dumps({"verdict": "forgotten", "confidence": 0.97, "reason": "ok"}))
+    page = tmp_path / "audit.html"
+    page.write_text("<html>plots</html>")
+    result = _run(
+        "ledger",
+        "attach-audit",
+        str(report),
+        "--model",
+        "ridge",
+        "--version",
+        "1",
+        "--html",
+        str(page),
+        "--db",
+        db_url,
+    )
+    assert result.exit_code == 0, result.output
+    (item,) = toy.list_audit_reports(model="ridge").items
+    assert (item["verdict"], item["has_html"]) == ("forgotten", True)
+    assert toy.audit_report_html(item["id"]) == "<html>plots</html>"
+    wrong = _run(
+        "ledger", "attach-audit", str(report), "--model", "ridge", "--version", "7", "--db", db_url
+    )
+    assert wrong.exit_code == 3
+    assert "no version 7" in wrong.output

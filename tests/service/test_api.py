@@ -209,3 +209,29 @@ def test_openapi_schema_lists_the_api(client):
         "/healthz",
     } <= set(schema["paths"])
     assert "Problem" in schema["components"]["schemas"]
+
+
+def test_audit_reports_attach_to_model_versions(client, tokens):
+    op, aud = auth(tokens["operator"]), auth(tokens["auditor"])
+    body = {
+        "model": "scorer",
+        "version": 1,
+        "report": {"verdict": "inconclusive", "confidence": 0.5, "reason": "too few samples"},
+        "html": "<html><body><h1>Unlearning audit</h1></body></html>",
+    }
+    assert client.post("/v1/audit-reports", json=body, headers=aud).status_code == 403
+    r = client.post("/v1/audit-reports", json=body, headers=op)
+    assert r.status_code == 201, r.text
+    report_id = r.json()["id"]
+    listed = client.get("/v1/audit-reports?model=scorer", headers=aud).json()
+    assert [a["verdict"] for a in listed["items"]] == ["inconclusive"]
+    page = client.get(f"/v1/audit-reports/{report_id}/html", headers=aud)
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Unlearning audit" in page.text
+    missing = client.post("/v1/audit-reports", json={**body, "version": 9}, headers=op)
+    assert missing.status_code == 404
+    bad = client.post("/v1/audit-reports", json={**body, "report": {"verdict": "fine"}}, headers=op)
+    assert bad.status_code == 422
+    assert "verdict" in bad.json()["detail"]
+    audit_log = client.get("/v1/audit?entity=model:scorer@1", headers=aud).json()["items"]
+    assert [e["action"] for e in audit_log] == ["model.registered", "audit.attached"]

@@ -29,6 +29,7 @@ from unlearnkit.ledger.database import connect, create, home_for
 from unlearnkit.ledger.schema import (
     ApiToken,
     AuditEntry,
+    AuditReportRecord,
     Certificate,
     Dataset,
     DatasetVersion,
@@ -63,6 +64,8 @@ __all__ = [
 STATUSES = ("received", "planned", "running", "verified", "done", "failed")
 #: What a request can ask for.
 REQUEST_KINDS = ("erase_subject", "items", "group", "classes", "features", "relabel")
+#: Verdicts of an audit report (:func:`unlearnkit.evaluate.audit`).
+AUDIT_VERDICTS = ("forgotten", "not_forgotten", "inconclusive")
 #: API token roles.
 ROLES = ("requester", "operator", "auditor", "admin")
 
@@ -940,6 +943,93 @@ class Ledger:
                 )
             return report
 
+    # -- audit reports --------------------------------------------------------------------
+    def attach_audit_report(
+        self,
+        model: str,
+        version: int,
+        report: dict[str, Any],
+        *,
+        html: str | None = None,
+        actor: str = "local",
+    ) -> dict[str, Any]:
+        """Attach an audit report (:meth:`unlearnkit.evaluate.AuditReport.to_dict` output, and
+        optionally its HTML page with the plots) to a model version."""
+        verdict = report.get("verdict") if isinstance(report, dict) else None
+        if verdict not in AUDIT_VERDICTS:
+            raise InvalidRequestError(
+                f"An audit report needs a 'verdict' among {', '.join(AUDIT_VERDICTS)}, got "
+                f"{verdict!r}; attach the JSON written by `unlearnkit audit`."
+            )
+        confidence = report.get("confidence")
+        if confidence is not None and not isinstance(confidence, (int, float)):
+            raise InvalidRequestError(f"'confidence' must be a number, got {confidence!r}.")
+        with self.session() as s:
+            v = s.scalar(
+                select(ModelVersion)
+                .join(Model, Model.id == ModelVersion.model_id)
+                .where(Model.name == model, ModelVersion.version == version)
+            )
+            if v is None:
+                raise NotFoundError(f"Model {model!r} has no version {version}.")
+            record = AuditReportRecord(
+                id=uuid.uuid4().hex,
+                model_version_id=v.id,
+                verdict=verdict,
+                confidence=None if confidence is None else float(confidence),
+                reason=str(report.get("reason", "")),
+                report=report,
+                html=html,
+            )
+            s.add(record)
+            audit.append(
+                s,
+                actor=actor,
+                action="audit.attached",
+                entity=f"model:{model}@{version}",
+                payload={
+                    "audit_report": record.id,
+                    "verdict": verdict,
+                    "html_sha256": None
+                    if html is None
+                    else hashlib.sha256(html.encode()).hexdigest(),
+                },
+            )
+            return _audit_report_dict(record, model, version)
+
+    def list_audit_reports(
+        self, *, model: str | None = None, limit: int = 50, offset: int = 0
+    ) -> Page:
+        """Audit reports, newest first."""
+        with self.reading() as s:
+            q = (
+                select(AuditReportRecord, Model.name, ModelVersion.version)
+                .join(ModelVersion, ModelVersion.id == AuditReportRecord.model_version_id)
+                .join(Model, Model.id == ModelVersion.model_id)
+            )
+            cq = (
+                select(func.count())
+                .select_from(AuditReportRecord)
+                .join(ModelVersion, ModelVersion.id == AuditReportRecord.model_version_id)
+                .join(Model, Model.id == ModelVersion.model_id)
+            )
+            if model is not None:
+                q, cq = q.where(Model.name == model), cq.where(Model.name == model)
+            total = s.scalar(cq) or 0
+            rows = s.execute(
+                q.order_by(AuditReportRecord.created_at.desc()).limit(limit).offset(offset)
+            ).all()
+            items = [_audit_report_dict(r, name, version) for r, name, version in rows]
+        return Page(items, total, limit, offset)
+
+    def audit_report_html(self, report_id: str) -> str:
+        """The HTML page (with plots) of an attached audit report."""
+        with self.reading() as s:
+            r = s.get(AuditReportRecord, report_id)
+            if r is None or r.html is None:
+                raise NotFoundError(f"No audit report page {report_id!r}.")
+            return r.html
+
     # -- tokens ---------------------------------------------------------------------------
     def create_token(
         self,
@@ -1010,6 +1100,20 @@ class Ledger:
             t.revoked = True
             audit.append(s, actor=actor, action="token.revoked", entity=f"token:{token_id}")
             return _token_dict(t)
+
+
+def _audit_report_dict(r: AuditReportRecord, model: str, version: int) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "model": model,
+        "version": version,
+        "model_version_id": r.model_version_id,
+        "verdict": r.verdict,
+        "confidence": r.confidence,
+        "reason": r.reason,
+        "has_html": r.html is not None,
+        "created_at": _iso(r.created_at),
+    }
 
 
 def _token_dict(t: ApiToken) -> dict[str, Any]:

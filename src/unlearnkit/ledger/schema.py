@@ -26,6 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "ApiToken",
     "AuditEntry",
+    "AuditReportRecord",
     "Base",
     "Certificate",
     "Dataset",
@@ -265,3 +266,17 @@ class AuditEntry(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditReportRecord(Base):
+    """An audit report (``unlearnkit.evaluate``) attached to a model version."""
+
+    __tablename__ = "audit_reports"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    verdict: Mapped[str] = mapped_column(String(20))
+    confidence: Mapped[float | None] = mapped_column(nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    report: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    html: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

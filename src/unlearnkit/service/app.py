@@ -34,7 +34,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -376,6 +376,49 @@ def _router() -> APIRouter:
     ) -> dict[str, Any]:
         """Recompute the audit log's hash chain; names the first entry that does not fit."""
         return ledger.verify_audit().to_dict()
+
+    # -- audit reports --------------------------------------------------------------------
+    @r.post(
+        "/audit-reports",
+        response_model=api.AuditReportOut,
+        status_code=201,
+        tags=["audit"],
+        responses=_responses(404),
+    )
+    def attach_audit_report(
+        body: api.AuditReportIn,
+        ledger: Books,
+        who: Annotated[Principal, Depends(require(*WRITERS))],
+    ) -> dict[str, Any]:
+        """Attach an audit report (``unlearnkit audit`` output) to a model version."""
+        return ledger.attach_audit_report(
+            body.model, body.version, body.report.model_dump(), html=body.html, actor=who.name
+        )
+
+    @r.get("/audit-reports", response_model=api.Page[api.AuditReportOut], tags=["audit"])
+    def audit_reports(
+        request: Request,
+        ledger: Books,
+        who: Annotated[Principal, Depends(require(*READERS))],
+        model: Annotated[str | None, Query(description="Only this model's reports.")] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        """Attached audit reports, newest first."""
+        page = ledger.list_audit_reports(model=model, limit=limit, offset=offset)
+        return _page(page, request)
+
+    @r.get(
+        "/audit-reports/{report_id}/html",
+        response_class=HTMLResponse,
+        tags=["audit"],
+        responses={**_responses(404), 200: {"content": {"text/html": {}}}},
+    )
+    def audit_report_html(
+        report_id: str, ledger: Books, who: Annotated[Principal, Depends(require(*READERS))]
+    ) -> HTMLResponse:
+        """The audit report's page, with its plots."""
+        return HTMLResponse(ledger.audit_report_html(report_id))
 
     # -- tokens ---------------------------------------------------------------------------
     @r.post("/tokens", response_model=api.TokenOut, status_code=201, tags=["auth"])

@@ -328,3 +328,36 @@ class PublicKey(BaseModel):
     key_id: str
     algorithm: str = "Ed25519"
     public_key_pem: str
+
+
+class AuditReportBody(BaseModel):
+    """The JSON of an :class:`~unlearnkit.evaluate.AuditReport` (other fields are kept)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    verdict: Literal["forgotten", "not_forgotten", "inconclusive"]
+    confidence: float | None = None
+    reason: str = ""
+
+
+class AuditReportIn(BaseModel):
+    """An audit report written by ``unlearnkit audit`` (its JSON, optionally its HTML page)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Name
+    version: int = Field(ge=1, le=2**31 - 1)
+    report: AuditReportBody
+    html: str | None = Field(default=None, max_length=50_000_000)
+
+
+class AuditReportOut(BaseModel):
+    id: str
+    model: str
+    version: int
+    model_version_id: int
+    verdict: str
+    confidence: float | None
+    reason: str
+    has_html: bool
+    created_at: str | None

@@ -88,11 +88,24 @@ async function viewSubmit() {
 }
 
 async function viewModels() {
-  const [models, versions] = await Promise.all([api("/v1/models?limit=100"), api("/v1/model-versions?limit=200")]);
+  const [models, versions, audits] = await Promise.all([api("/v1/models?limit=100"), api("/v1/model-versions?limit=200"), api("/v1/audit-reports?limit=100")]);
   const m = models.items.map((x) => `<tr><td>${esc(x.name)}</td><td>v${esc(x.head.version)}</td><td>${esc(x.versions)}</td><td>${esc(x.head.method.split(".").pop())}</td><td>${esc(x.head.guarantee.kind)}</td><td>${esc(x.head.n_samples)}</td></tr>`).join("");
   const v = versions.items.map((x) => `<tr><td>${esc(x.model)}</td><td>v${esc(x.version)}</td><td>${esc(x.parent_id ?? "—")}</td><td>${status(x.status)}</td><td>${esc(x.n_samples)}</td><td><code>${esc(x.fingerprint.slice(0, 16))}</code></td><td>${x.request_id ? `<a href="#/requests/${esc(x.request_id)}">${esc(x.request_id.slice(0, 12))}</a>` : "registered"}</td></tr>`).join("");
   show(`<h2>Models</h2><table id="models"><tr><th>name</th><th>in service</th><th>versions</th><th>method</th><th>guarantee</th><th>samples</th></tr>${m}</table>
-    <h3>Lineage</h3><table id="versions"><tr><th>model</th><th>version</th><th>parent id</th><th>status</th><th>samples</th><th>fingerprint</th><th>made by</th></tr>${v}</table>`);
+    <h3>Lineage</h3><table id="versions"><tr><th>model</th><th>version</th><th>parent id</th><th>status</th><th>samples</th><th>fingerprint</th><th>made by</th></tr>${v}</table>
+    <h3>Audits</h3>${auditTable(audits)}<iframe id="audit-frame" sandbox="" title="audit report" hidden></iframe>`);
+  document.querySelectorAll("button[data-audit]").forEach((b) => b.addEventListener("click", async () => {
+    const res = await fetch(`/v1/audit-reports/${b.dataset.audit}/html`, {headers: {"Authorization": "Bearer " + sessionStorage.getItem("token")}});
+    const frame = $("#audit-frame");
+    frame.srcdoc = await res.text();
+    frame.hidden = false;
+  }));
+}
+
+function auditTable(page) {
+  if (!page.items.length) return "<p>No audit report attached yet (attach one with <code>unlearnkit ledger attach-audit</code>).</p>";
+  const rows = page.items.map((a) => `<tr><td>${esc(a.model)}</td><td>v${esc(a.version)}</td><td class="${a.verdict === "forgotten" ? "pass" : a.verdict === "not_forgotten" ? "fail" : ""}">${esc(a.verdict)}</td><td>${esc(a.confidence?.toFixed?.(3) ?? "")}</td><td>${esc(a.reason)}</td><td>${a.has_html ? `<button type="button" data-audit="${esc(a.id)}">plots</button>` : ""}</td></tr>`).join("");
+  return `<table id="audits"><tr><th>model</th><th>version</th><th>verdict</th><th>confidence</th><th>reason</th><th>report</th></tr>${rows}</table>`;
 }
 
 async function viewCertificates() {
