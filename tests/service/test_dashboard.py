@@ -71,19 +71,31 @@ def test_submit_an_erasure_and_open_its_certificate(chromium_browser, tmp_path):
         assert "c42" in text
         assert "exact" in text
         page.screenshot(path=str(ARTIFACTS / "4-certificate.png"), full_page=True)
+        books.attach_audit_report(
+            "scorer",
+            2,
+            {"verdict": "inconclusive", "confidence": 0.5, "reason": "one sample is too few"},
+            html="<html><body><h1>Unlearning audit</h1><p>ROC curves here</p></body></html>",
+        )
         page.click("#nav-models")
         page.wait_for_selector("#versions")
         assert "superseded" in page.inner_text("#versions")
+        assert "inconclusive" in page.inner_text("#audits")
+        page.click("button[data-audit]")
+        frame = page.frame_locator("#audit-frame")
+        assert "Unlearning audit" in frame.locator("h1").inner_text()
+        page.screenshot(path=str(ARTIFACTS / "5-models.png"), full_page=True)
         page.click("#nav-audit")
         page.wait_for_selector("#chain")
         assert "intact" in page.inner_text("#chain")
-        page.screenshot(path=str(ARTIFACTS / "5-audit.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "6-audit.png"), full_page=True)
     assert books.list_certificates().total == 1
     assert sorted(p.name for p in ARTIFACTS.iterdir()) == [
         "1-requests.png",
         "2-submit.png",
         "3-done.png",
         "4-certificate.png",
-        "5-audit.png",
+        "5-models.png",
+        "6-audit.png",
     ]
     books.close()
