@@ -166,7 +166,8 @@ def test_save_load_round_trip_and_version_errors(tmp_path, data):
         again.unlearn([3])
     with pytest.raises(IncompatibleVersionError, match="not a LinearRegressionUnlearner"):
         LinearRegressionUnlearner.load(path)
-    raw = path.read_bytes().replace(b'"format_version": 1', b'"format_version": 99')
+    current = f'"format_version": {persistence.FORMAT_VERSION}'.encode()
+    raw = path.read_bytes().replace(current, b'"format_version": 99')
     (tmp_path / "future.ukit").write_bytes(raw)
     with pytest.raises(IncompatibleVersionError, match="format 99"):
         persistence.load(tmp_path / "future.ukit")

@@ -32,7 +32,7 @@ __all__ = ["FORMAT_VERSION", "load", "read_header", "save"]
 
 MAGIC = b"UNLEARNKIT-MODEL\n"
 #: Bumped whenever a saved model could no longer be read the old way.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 T = TypeVar("T")
 
