@@ -139,7 +139,7 @@ def test_version_command_and_flag():
 def test_methods_json_lists_the_registry():
     result = invoke("methods", "--json")
     assert result.exit_code == 0
-    rows = json.loads(result.stdout)
+    rows = [row for row in json.loads(result.stdout) if row["family"] == "estimators"]
     assert [row["name"] for row in rows] == methods.names()
     by_name = {row["name"]: row for row in rows}
     assert "ridge" in by_name
@@ -152,6 +152,25 @@ def test_methods_json_lists_the_registry():
     for name, info in methods:
         assert by_name[name]["request_kinds"] == sorted(info.request_kinds)
         assert by_name[name]["guarantee"]["kind"] == info.guarantee.kind
+
+
+def test_methods_lists_the_approximate_and_llm_registries():
+    from unlearnkit.approximate import methods as approximate_methods
+    from unlearnkit.llm import llm_methods
+
+    for family, registry in (("approximate", approximate_methods), ("llm", llm_methods)):
+        result = invoke("methods", "--json", "--family", family)
+        assert result.exit_code == 0
+        rows = json.loads(result.stdout)
+        assert [row["name"] for row in rows] == registry.names()
+        assert {row["guarantee"]["kind"] for row in rows} == {"approximate"}
+        assert {row["family"] for row in rows} == {family}
+    table = invoke("methods", "--family", "approximate")
+    assert "scrub" in table.stdout
+    assert "ridge" not in table.stdout
+    bad = invoke("methods", "--family", "gpu")
+    assert bad.exit_code == 3
+    assert "--family 'gpu'" in bad.stderr
 
 
 def test_methods_table_shows_every_method():

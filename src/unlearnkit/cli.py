@@ -2,8 +2,10 @@
 
 Commands
 --------
-``unlearnkit methods [--json]``
-    The registered unlearning methods: name, class, guarantee, request kinds, task, summary.
+``unlearnkit methods [--json] [--family estimators|approximate|llm|all]``
+    The registered unlearning methods: name, class, guarantee, request kinds, task, summary;
+    estimators (what ``fit`` / ``forget`` take), approximate methods for PyTorch classifiers and
+    language-model methods.
 ``unlearnkit fit DATA --method NAME --target COL --out MODEL [...]``
     Fit a method on a CSV/TSV or Parquet table (format chosen by the file suffix) and save it.
     With ``--subject-column COL`` the mapping subject -> sample ids is written beside the model
@@ -63,6 +65,7 @@ from unlearnkit._cli_audit import audit_command
 from unlearnkit.errors import (
     DatasetNotFoundError,
     DataValidationError,
+    InvalidParameterError,
     InvalidRequestError,
     UnlearnError,
 )
@@ -197,48 +200,120 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
+_FAMILIES = ("estimators", "approximate", "llm")
+
+
+def _estimator_rows() -> list[dict[str, Any]]:
+    from unlearnkit.registry import methods as registry
+
+    return [
+        {
+            "family": "estimators",
+            "name": name,
+            "class": f"{info.cls.__module__}.{info.cls.__qualname__}",
+            "guarantee": info.guarantee.to_dict() | {"label": str(info.guarantee)},
+            "request_kinds": sorted(info.request_kinds),
+            "task": info.task,
+            "summary": info.summary,
+            "params": _jsonable(info.params),
+        }
+        for name, info in registry
+    ]
+
+
+def _approximate_rows() -> list[dict[str, Any]]:
+    from unlearnkit.approximate import methods as registry
+
+    return [
+        {
+            "family": "approximate",
+            "name": name,
+            "class": f"{info.config.__module__}.{info.config.__qualname__}",
+            "guarantee": info.guarantee.to_dict() | {"label": str(info.guarantee)},
+            "request_kinds": sorted(info.request_kinds),
+            "task": "PyTorch classifier",
+            "summary": info.summary,
+            "params": {},
+        }
+        for name, info in registry
+    ]
+
+
+def _llm_rows() -> list[dict[str, Any]]:
+    from unlearnkit.guarantees import Guarantee
+    from unlearnkit.llm import llm_methods as registry
+
+    guarantee = Guarantee.approximate()
+    return [
+        {
+            "family": "llm",
+            "name": name,
+            "class": f"{info.config_cls.__module__}.{info.config_cls.__qualname__}",
+            "guarantee": guarantee.to_dict() | {"label": str(guarantee)},
+            "request_kinds": ["documents", "subject"],
+            "task": "causal language model",
+            "summary": info.summary,
+            "params": {},
+        }
+        for name, info in registry
+    ]
+
+
 @app.command()
 def methods(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the methods as a JSON list instead of a table.")
     ] = False,
+    family: Annotated[
+        str,
+        typer.Option(
+            help="Which methods: estimators (fit / forget on tables), approximate (PyTorch "
+            "classifiers), llm (causal language models) or all."
+        ),
+    ] = "all",
 ) -> None:
     """List the registered unlearning methods and what each guarantees."""
-    from unlearnkit.registry import methods as registry
-
     with _errors():
+        if family not in (*_FAMILIES, "all"):
+            raise InvalidParameterError(
+                f"--family {family!r} is not one of {', '.join((*_FAMILIES, 'all'))}."
+            )
+        listers = (_estimator_rows, _approximate_rows, _llm_rows)
         rows = [
-            {
-                "name": name,
-                "class": f"{info.cls.__module__}.{info.cls.__qualname__}",
-                "guarantee": info.guarantee.to_dict() | {"label": str(info.guarantee)},
-                "request_kinds": sorted(info.request_kinds),
-                "task": info.task,
-                "summary": info.summary,
-                "params": _jsonable(info.params),
-            }
-            for name, info in registry
+            row
+            for fam, lister in zip(_FAMILIES, listers, strict=True)
+            if family in (fam, "all")
+            for row in lister()
         ]
         if as_json:
             typer.echo(json.dumps(rows, indent=2))
             return
-        table = Table(title="unlearnkit methods", title_justify="left")
-        table.add_column("name", no_wrap=True)
-        table.add_column("class", overflow="fold")
-        table.add_column("guarantee", overflow="fold")
-        table.add_column("request kinds")
-        table.add_column("task", overflow="fold")
-        table.add_column("summary", ratio=1)
-        for row in rows:
-            table.add_row(
-                f"[bold]{escape(row['name'])}[/bold]",
-                escape(row["class"].rsplit(".", 1)[-1]),
-                escape(row["guarantee"]["label"]),
-                escape(", ".join(row["request_kinds"])),
-                escape(row["task"]),
-                escape(row["summary"]),
-            )
-        _out().print(table)
+        titles = {
+            "estimators": "unlearnkit methods: estimators (unlearnkit fit / forget)",
+            "approximate": "approximate unlearning of PyTorch classifiers (unlearnkit.approximate)",
+            "llm": "language-model unlearning (unlearnkit.llm)",
+        }
+        for fam in _FAMILIES:
+            chosen = [row for row in rows if row["family"] == fam]
+            if not chosen:
+                continue
+            table = Table(title=titles[fam], title_justify="left")
+            table.add_column("name", no_wrap=True)
+            table.add_column("class", overflow="fold")
+            table.add_column("guarantee", overflow="fold")
+            table.add_column("request kinds")
+            table.add_column("task", overflow="fold")
+            table.add_column("summary", ratio=1)
+            for row in chosen:
+                table.add_row(
+                    f"[bold]{escape(row['name'])}[/bold]",
+                    escape(row["class"].rsplit(".", 1)[-1]),
+                    escape(row["guarantee"]["label"]),
+                    escape(", ".join(row["request_kinds"])),
+                    escape(row["task"]),
+                    escape(row["summary"]),
+                )
+            _out().print(table)
 
 
 # -- fit ----------------------------------------------------------------------------------
