@@ -20,6 +20,15 @@ Commands
 ``unlearnkit audit MODEL --data TABLE --test TABLE --target COL (--ids | --ids-file) [--check]``
     Audit whether a saved model forgot the given samples (membership-inference attacks against
     a retrained reference) and write the HTML + JSON report.
+``unlearnkit ledger verify|status|attach-audit [--db URL]``
+    The books: recompute the audit log's hash chain (names the first tampered entry), show the
+    state of requests and models, attach an audit report to a model version.
+``unlearnkit tokens create --role ROLE [--db URL]``
+    Create an API token for the service (printed as the last word).
+``unlearnkit certificate verify FILE``
+    Check an erasure certificate's Ed25519 signature.
+``unlearnkit serve [--host H] [--port P] [--db URL]``, ``unlearnkit worker [--db URL]``
+    The REST API, worker and dashboard in one process; a separate worker (PostgreSQL).
 ``unlearnkit demo [--output-dir DIR] [--requests N]``
     Run the end-to-end demonstration and write its report.
 ``unlearnkit version`` (or ``unlearnkit --version``)
@@ -62,6 +71,7 @@ from rich.table import Table
 from unlearnkit import __version__
 from unlearnkit import _cli_io as io
 from unlearnkit._cli_audit import audit_command
+from unlearnkit._cli_service import register as register_service_commands
 from unlearnkit.errors import (
     DatasetNotFoundError,
     DataValidationError,
@@ -737,6 +747,8 @@ def version() -> None:
     """Print the unlearnkit version."""
     typer.echo(f"unlearnkit {__version__}")
 
+
+register_service_commands(app)
 
 if __name__ == "__main__":  # pragma: no cover - `python -m unlearnkit.cli`
     app(prog_name="unlearnkit")
