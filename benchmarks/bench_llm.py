@@ -62,7 +62,8 @@ def _summaries(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             row[f"{key}_std"] = float(np.std(values))
         row["forget_quality_median"] = float(np.median([r["forget_quality"] for r in runs]))
         row["goal_met_runs"] = sum(_meets(r) for r in runs)
-        row["goal_met"] = method not in ("original", "retain") and _meets(row)
+        typical = row | {"forget_quality": row["forget_quality_median"]}
+        row["goal_met"] = method not in ("original", "retain") and _meets(typical)
         row["goal_met_every_seed"] = row["goal_met"] and row["goal_met_runs"] == len(runs)
         out.append(row)
     return out
@@ -101,8 +102,8 @@ def run(quick: bool) -> dict[str, Any]:
         methods = ["npo"] if quick else list(DEFAULT_METHOD_CONFIGS)
         seeds = [0] if quick else [0, 1, 2, 3, 4]
         rows = bench.run(methods, seeds=seeds, split=SPLIT)
-        for label, method, config in _variants(quick):
-            extra_rows = bench.run([method], seeds=seeds, split=SPLIT, configs={method: config})
+        for label, method, variant in _variants(quick):
+            extra_rows = bench.run([method], seeds=seeds, split=SPLIT, configs={method: variant})
             for r in extra_rows[2:]:
                 r["method"] = label
                 rows.append(r)
@@ -123,8 +124,9 @@ def run(quick: bool) -> dict[str, Any]:
         "goal_met_by": met,
         "goal_met_every_seed_by": [r["method"] for r in summary if r["goal_met_every_seed"]],
         "goal_rule": (
-            "goal_met: the mean over seeds of forget quality, utility ratio and compute ratio "
-            "meets the goal; goal_met_runs: how many single seeds meet it on their own"
+            "goal_met: the median forget quality over seeds and the mean utility and compute "
+            "ratios meet the goal (a mean of p-values is dominated by its largest); "
+            "goal_met_runs: how many single seeds meet it on their own"
         ),
         "plot": plot.name,
     }
