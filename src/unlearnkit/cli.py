@@ -29,6 +29,10 @@ Commands
     Check an erasure certificate's Ed25519 signature.
 ``unlearnkit serve [--host H] [--port P] [--db URL]``, ``unlearnkit worker [--db URL]``
     The REST API, worker and dashboard in one process; a separate worker (PostgreSQL).
+``unlearnkit llm benchmark [--method M] [--seed S] [--split forget10]``
+``unlearnkit llm forget --model DIR --forget FILE --method NAME``
+    Unlearning in causal language models: the offline TOFU-style benchmark, and forgetting
+    documents from a saved Hugging Face model.
 ``unlearnkit demo [--output-dir DIR] [--requests N]``
     Run the end-to-end demonstration and write its report.
 ``unlearnkit version`` (or ``unlearnkit --version``)
@@ -71,6 +75,7 @@ from rich.table import Table
 from unlearnkit import __version__
 from unlearnkit import _cli_io as io
 from unlearnkit._cli_audit import audit_command
+from unlearnkit._cli_llm import app as llm_app
 from unlearnkit._cli_service import register as register_service_commands
 from unlearnkit.errors import (
     DatasetNotFoundError,
@@ -120,6 +125,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command(name="audit")(audit_command)
+app.add_typer(llm_app, name="llm")
 
 
 class _State:
