@@ -40,6 +40,7 @@ This is what makes the updated forest equal to a retrain, bit for bit.
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from numbers import Integral
 from typing import Any, ClassVar, Self
@@ -108,7 +109,7 @@ def _canonical(X: np.ndarray) -> np.ndarray:
     return Xt
 
 
-class _DaREForest(Unlearner):
+class _DaREForest(Unlearner, ABC):
     """Shared machinery of the DaRE classifier and regressor."""
 
     supported_requests: ClassVar[frozenset[RequestKind]] = frozenset(
@@ -204,20 +205,21 @@ class _DaREForest(Unlearner):
             )
         return super().partial_fit(X, y, classes, sample_ids=sample_ids)
 
+    @abstractmethod
     def _set_targets(self, y: np.ndarray) -> None:
         """Encode the targets into ``_Y`` (class codes) or ``_R`` (values), two equal rows."""
-        raise NotImplementedError  # pragma: no cover - defined by both subclasses
 
+    @abstractmethod
     def _n_stats(self) -> tuple[int, int]:
         """Integer and float width of a statistics block."""
-        raise NotImplementedError  # pragma: no cover - defined by both subclasses
 
+    @abstractmethod
     def _append_targets(self, y: np.ndarray) -> None:
-        raise NotImplementedError  # pragma: no cover - defined by both subclasses
+        """Append the targets of added rows."""
 
+    @abstractmethod
     def _new_targets(self, rows: np.ndarray, new_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Targets before (row 0) and after (row 1) relabelling ``rows``."""
-        raise NotImplementedError  # pragma: no cover - defined by both subclasses
 
     def _max_features(self, p: int) -> int:
         mf = self.max_features
@@ -457,13 +459,14 @@ class _DaREForest(Unlearner):
         return Change(self._fraction(work), self._evidence(work, features_removed=len(cols)))
 
     def _emptied_classes(self, rows: np.ndarray) -> list[int]:
+        """Class codes left without rows once ``rows`` go (none without classes)."""
         return []
 
     def _drop_class_codes(self, codes: list[int]) -> None:
-        raise NotImplementedError  # pragma: no cover - classifier only
+        """Forget emptied classes' codes; without classes there is nothing to forget."""
 
     def _drop_class_columns(self, codes: list[int]) -> None:
-        raise NotImplementedError  # pragma: no cover - classifier only
+        """Drop emptied classes from the statistics; without classes there are none."""
 
 
 _COMMON_DOC = """
