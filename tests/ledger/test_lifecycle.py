@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import numpy as np
@@ -14,6 +15,7 @@ from sqlalchemy import text
 
 from unlearnkit.errors import InvalidRequestError
 from unlearnkit.ledger import (
+    ArtifactPurgedError,
     CertificateError,
     Executor,
     ExecutorConfig,
@@ -48,16 +50,36 @@ def test_erasure_goes_through_every_state_and_is_certified(toy):
     model = load(versions[2]["artifact_path"])
     assert not {3, 23, 43} & set(model.sample_ids_.tolist())
     assert model.n_samples_ == 57
-    # the old artifact is kept, unchanged
-    assert load(versions[1]["artifact_path"]).n_samples_ == 60
+    # the superseded artifact, which held the subject's rows, is deleted and recorded
+    assert not os.path.exists(versions[1]["artifact_path"])
+    assert os.path.exists(versions[2]["artifact_path"])
+    assert versions[1]["artifact_state"] == "purged"
+    assert versions[1]["purged_by_request_id"] == req["id"]
+    assert versions[2]["artifact_state"] == "present"
+    with pytest.raises(ArtifactPurgedError, match=req["id"]) as purged:
+        toy.load_model("ridge", 1)
+    assert (purged.value.version, purged.value.request_id) == (1, req["id"])
+    assert toy.load_model("ridge").n_samples_ == 57
     report = toy.subject_report("s3")["models"][0]
     assert report["held"] == []
     assert sorted(r["sample_id"] for r in report["removed"]) == ["23", "3", "43"]
-    # the certificate names everything and its signature holds
+    lineage = {v["version"]: v["artifact_state"] for v in report["versions"]}
+    assert lineage == {1: "purged", 2: "present"}
+    (entry,) = [e for e in toy.audit_log(limit=100).items if e["action"] == "artifact.purged"]
+    assert entry["entity"] == "model:ridge@1"
+    payload = json.loads(entry["payload"])
+    assert payload["artifact_path"] == versions[1]["artifact_path"]
+    assert payload["artifact_sha256"] == versions[1]["artifact_sha256"]
+    assert (payload["request_id"], payload["file_found"]) == (req["id"], True)
+    # the certificate names everything, states the purge, and its signature holds
     doc = toy.certificate(request_id=req["id"])
     body = verify_document(doc, toy.signer.public_key_pem)
     assert body["subject"] == "s3"
     assert body["samples"] == ["23", "3", "43"]
+    assert body["verification"]["superseded_artifacts"] == 1
+    assert body["verification"]["superseded_artifacts_purged"] is True
+    assert body["models"][0]["superseded_artifact"]["purged"] is True
+    assert body["audit_anchor"]["seq"] > entry["seq"]  # issued after the purge was recorded
     assert body["guarantee"]["kind"] == "exact"
     (entry,) = body["models"]
     assert entry["version_before"]["version"] == 1

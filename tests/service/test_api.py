@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 
 import pytest
@@ -129,6 +130,18 @@ def test_erasure_through_the_api_ends_with_a_valid_certificate(client, books, to
     report = client.get("/v1/subjects/c7", headers=aud).json()
     assert report["models"][0]["removed"][0]["request_id"] == rid
     assert client.get("/v1/audit/verify", headers=aud).json()["ok"] is True
+    # the superseded version's artifact is gone: downloading it is a 410 naming the request
+    assert [v["artifact_state"] for v in versions["items"]] == ["present", "purged"]
+    gone = client.get("/v1/models/scorer/versions/1/artifact", headers=aud)
+    assert gone.status_code == 410
+    assert gone.headers["content-type"] == "application/problem+json"
+    assert gone.json()["request_id"] == rid
+    assert f"after erasure request {rid}" in gone.json()["detail"]
+    current = client.get("/v1/models/scorer/versions/2/artifact", headers=aud)
+    assert current.status_code == 200
+    assert hashlib.sha256(current.content).hexdigest() == versions["items"][0]["artifact_sha256"]
+    assert client.get("/v1/models/scorer/versions/9/artifact", headers=aud).status_code == 404
+    assert client.get("/v1/models/scorer/versions/2/artifact", headers=h).status_code == 403
 
 
 def test_pagination(client, tokens):

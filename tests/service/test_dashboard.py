@@ -70,6 +70,7 @@ def test_submit_an_erasure_and_open_its_certificate(chromium_browser, tmp_path):
         text = page.inner_text("#certificate")
         assert "c42" in text
         assert "exact" in text
+        assert "v1 purged" in page.inner_text("#certificate-models")
         page.screenshot(path=str(ARTIFACTS / "4-certificate.png"), full_page=True)
         books.attach_audit_report(
             "scorer",
@@ -80,6 +81,7 @@ def test_submit_an_erasure_and_open_its_certificate(chromium_browser, tmp_path):
         page.click("#nav-models")
         page.wait_for_selector("#versions")
         assert "superseded" in page.inner_text("#versions")
+        assert "purged" in page.inner_text("#versions")
         assert "inconclusive" in page.inner_text("#audits")
         page.click("button[data-audit]")
         frame = page.frame_locator("#audit-frame")

@@ -109,6 +109,9 @@ def test_sigkill_during_unlearning_then_restart_completes_everything(db_url, tmp
         assert child["parent_id"] == parent["id"]
         assert parent["status"] == "superseded"
     assert versions[-1]["status"] == "active"
+    # every superseded artifact was deleted exactly once, the one in service never
+    assert [v["artifact_state"] for v in versions] == ["purged"] * N_REQUESTS + ["present"]
+    assert not any(os.path.exists(v["artifact_path"]) for v in versions[:-1])
     head = load(versions[-1]["artifact_path"])
     assert head.n_samples_ == n - N_REQUESTS
     assert not set(range(N_REQUESTS)) & set(head.sample_ids_.tolist())
@@ -118,6 +121,7 @@ def test_sigkill_during_unlearning_then_restart_completes_everything(db_url, tmp
     assert actions.count("model.verified") == N_REQUESTS
     assert actions.count("model.unlearned") == N_REQUESTS
     assert actions.count("request.done") == N_REQUESTS
+    assert actions.count("artifact.purged") == N_REQUESTS
     books.close()
 
 

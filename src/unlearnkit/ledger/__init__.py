@@ -6,7 +6,9 @@
 * Every change is appended to a hash-chained audit log (:mod:`unlearnkit.ledger.audit`).
 * :class:`Executor` carries requests through ``received -> planned -> running -> verified ->
   done | failed`` in crash-safe steps and issues Ed25519-signed certificates
-  (:mod:`unlearnkit.ledger.certificates`).
+  (:mod:`unlearnkit.ledger.certificates`). Once a request's new versions are in service, the
+  artifact files of the versions they replaced (which still hold the erased rows) are deleted
+  and the deletion recorded; loading such a version raises :class:`ArtifactPurgedError`.
 
 Examples
 --------
@@ -33,6 +35,8 @@ from unlearnkit.ledger.books import (
     ROLES,
     STATUSES,
     AlreadyExistsError,
+    ArtifactPurgedError,
+    ArtifactTamperedError,
     AuthError,
     IdempotencyConflictError,
     Ledger,
@@ -42,7 +46,7 @@ from unlearnkit.ledger.books import (
 )
 from unlearnkit.ledger.certificates import CertificateError, Signer, verify_document
 from unlearnkit.ledger.database import connect, default_url
-from unlearnkit.ledger.executor import ArtifactTamperedError, Executor, ExecutorConfig
+from unlearnkit.ledger.executor import Executor, ExecutorConfig
 from unlearnkit.ledger.verification import VerificationConfig, verify_unlearning
 
 __all__ = [
@@ -50,6 +54,7 @@ __all__ = [
     "ROLES",
     "STATUSES",
     "AlreadyExistsError",
+    "ArtifactPurgedError",
     "ArtifactTamperedError",
     "AuthError",
     "CertificateError",

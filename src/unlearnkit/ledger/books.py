@@ -51,6 +51,8 @@ __all__ = [
     "ROLES",
     "STATUSES",
     "AlreadyExistsError",
+    "ArtifactPurgedError",
+    "ArtifactTamperedError",
     "AuthError",
     "IdempotencyConflictError",
     "Ledger",
@@ -77,6 +79,38 @@ class NotFoundError(UnlearnError, LookupError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class ArtifactPurgedError(NotFoundError):
+    """A model version's artifact was deleted after an erasure request superseded it.
+
+    Attributes
+    ----------
+    model : str
+        Name of the model.
+    version : int
+        The purged version.
+    request_id : str or None
+        The erasure request whose verified new version replaced it in service.
+    purged_at : str or None
+        When the artifact file was deleted (ISO 8601).
+    """
+
+    def __init__(
+        self, model: str, version: int, request_id: str | None, purged_at: str | None
+    ) -> None:
+        self.model = model
+        self.version = version
+        self.request_id = request_id
+        self.purged_at = purged_at
+        super().__init__(
+            f"The artifact of model {model!r} version {version} was purged at {purged_at} "
+            f"after erasure request {request_id}; load the version in service instead."
+        )
+
+
+class ArtifactTamperedError(UnlearnError):
+    """A model artifact's bytes no longer match the hash recorded in the books."""
 
 
 class AlreadyExistsError(InvalidRequestError):
@@ -273,7 +307,24 @@ def _version_dict(v: ModelVersion, model_name: str) -> dict[str, Any]:
         "status": v.status,
         "request_id": v.request_id,
         "created_at": _iso(v.created_at),
+        "artifact_state": "purged" if v.purged_at is not None else "present",
+        "purged_at": _iso(v.purged_at),
+        "purged_by_request_id": v.purged_by_request_id,
     }
+
+
+def load_artifact(v: ModelVersion, model_name: str) -> Any:
+    """Load a version's artifact after checking it was not purged and its SHA-256 holds."""
+    from unlearnkit.persistence import load
+
+    if v.purged_at is not None:
+        raise ArtifactPurgedError(model_name, v.version, v.purged_by_request_id, _iso(v.purged_at))
+    if sha256_file(v.artifact_path) != v.artifact_sha256:
+        raise ArtifactTamperedError(
+            f"The artifact of model version {v.id} ({v.artifact_path}) no longer matches "
+            "the SHA-256 recorded when it was written; restore it from a backup."
+        )
+    return load(v.artifact_path)
 
 
 def _certificate_document(c: Certificate) -> dict[str, Any]:
@@ -678,20 +729,98 @@ class Ledger:
             items = [_version_dict(v, name) for v, name in rows]
         return Page(items, total, limit, offset)
 
+    def model_artifact(self, model: str, version: int | None = None) -> Path:
+        """The artifact file of a model version (default: the one in service), its SHA-256
+        checked against the books.
+
+        Raises :class:`ArtifactPurgedError` for a version whose artifact was deleted after an
+        erasure request superseded it, :class:`NotFoundError` for an unknown model or version,
+        :class:`ArtifactTamperedError` when the file's bytes changed.
+        """
+        v = self._version_row(model, version)
+        if sha256_file(v.artifact_path) != v.artifact_sha256:
+            raise ArtifactTamperedError(
+                f"The artifact of model {model!r} version {v.version} ({v.artifact_path}) no "
+                "longer matches the SHA-256 recorded when it was written; restore it from a "
+                "backup."
+            )
+        return Path(v.artifact_path)
+
+    def load_model(self, model: str, version: int | None = None) -> Any:
+        """Load a model version (default: the one in service) from its checked artifact.
+
+        Examples
+        --------
+        >>> import tempfile, numpy as np
+        >>> from unlearnkit.exact import RidgeUnlearner
+        >>> books = Ledger.open(f"sqlite:///{tempfile.mkdtemp()}/ledger.db")
+        >>> _ = books.register_dataset("toy", "v1", sample_ids=range(4), subjects=list("aabb"))
+        >>> fitted = RidgeUnlearner().fit(np.eye(4), [1.0, 2.0, 3.0, 4.0])
+        >>> _ = books.register_model("ridge", fitted, dataset="toy")
+        >>> books.load_model("ridge").n_samples_
+        4
+        """
+        v = self._version_row(model, version)
+        return load_artifact(v, model)
+
+    def _version_row(self, model: str, version: int | None) -> ModelVersion:
+        with self.reading() as s:
+            m = s.scalar(select(Model).where(Model.name == model))
+            if m is None:
+                raise NotFoundError(f"No model named {model!r}.")
+            q = select(ModelVersion).where(ModelVersion.model_id == m.id)
+            q = q.where(
+                ModelVersion.id == m.head_version_id
+                if version is None
+                else ModelVersion.version == version
+            )
+            v = s.scalar(q)
+            if v is None:
+                raise NotFoundError(f"Model {model!r} has no version {version}.")
+        if v.purged_at is not None:
+            raise ArtifactPurgedError(model, v.version, v.purged_by_request_id, _iso(v.purged_at))
+        return v
+
     def subject_report(self, subject: str) -> dict[str, Any]:
-        """Which models a subject's data reached and whether it is still in each."""
+        """Which models a subject's data reached, whether it is still in each, and which
+        superseded versions that held it had their artifact purged."""
         with self.reading() as s:
             rows = s.execute(
-                select(Model.name, Sample.sample_id, ModelSample.removed_by_request_id)
+                select(Model.id, Model.name, Sample.sample_id, ModelSample.removed_by_request_id)
                 .join(Subject, Subject.id == Sample.subject_id)
                 .join(ModelSample, ModelSample.sample_pk == Sample.id)
                 .join(Model, Model.id == ModelSample.model_id)
                 .where(Subject.external_id == subject)
                 .order_by(Model.name, Sample.sample_id)
             ).all()
+            model_ids = sorted({r[0] for r in rows})
+            versions = (
+                s.execute(
+                    select(ModelVersion)
+                    .where(ModelVersion.model_id.in_(model_ids))
+                    .order_by(ModelVersion.version)
+                )
+                .scalars()
+                .all()
+            )
+        lineage: dict[int, list[ModelVersion]] = {}
+        for v in versions:
+            lineage.setdefault(v.model_id, []).append(v)
         models: dict[str, dict[str, Any]] = {}
-        for name, sid, removed_by in rows:
-            entry = models.setdefault(name, {"model": name, "held": [], "removed": []})
+        for model_id, name, sid, removed_by in rows:
+            entry = models.get(name)
+            if entry is None:
+                entry = models[name] = {"model": name, "held": [], "removed": [], "versions": []}
+                for v in lineage.get(model_id, []):
+                    entry["versions"].append(
+                        {
+                            "version": v.version,
+                            "status": v.status,
+                            "artifact_state": "purged" if v.purged_at is not None else "present",
+                            "purged_at": _iso(v.purged_at),
+                            "purged_by_request_id": v.purged_by_request_id,
+                        }
+                    )
             if removed_by is None:
                 entry["held"].append(sid)
             else:

@@ -11,7 +11,15 @@ the request carries on from there:
   overwrites, and the old version stays in service;
 * the new version goes into service, its samples are marked removed and the model lock is
   released in one transaction, guarded by the task's state, so it happens once;
-* the certificate is unique per request.
+* once every task is verified, the artifact files of the versions the request superseded are
+  deleted, each file before the transaction that records it (``purged_at`` and an
+  ``artifact.purged`` audit entry); a crash between the two leaves a version that is
+  superseded by a verified successor but not marked purged, and the next worker deletes it
+  again (a missing file is fine) and records it. Only versions whose successor is verified
+  and in service (or itself superseded) are ever purged; a failed task keeps its old version
+  in service and its artifact on disk. Workers also sweep for such versions when they start;
+* the certificate is issued after the purge and states which artifacts were deleted; it is
+  unique per request.
 
 Claims are leases (request lease, model lock) with an expiry, taken with compare-and-set
 updates, so several workers can share one PostgreSQL database.
@@ -28,13 +36,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from unlearnkit import __version__
 from unlearnkit.errors import UnlearnError
 from unlearnkit.guarantees import Guarantee
 from unlearnkit.ledger import audit
-from unlearnkit.ledger.books import Ledger, _iso, _safe, sha256_file
+from unlearnkit.ledger.books import (
+    ArtifactPurgedError,
+    ArtifactTamperedError,
+    Ledger,
+    _iso,
+    _safe,
+    sha256_file,
+)
 from unlearnkit.ledger.schema import (
     AuditEntry,
     Certificate,
@@ -53,14 +68,19 @@ from unlearnkit.ledger.schema import (
 from unlearnkit.ledger.verification import VerificationConfig, verify_unlearning
 from unlearnkit.requests import ForgetRequest
 
-__all__ = ["Executor", "ExecutorConfig", "ArtifactTamperedError"]
+__all__ = ["ArtifactPurgedError", "ArtifactTamperedError", "Executor", "ExecutorConfig"]
 
 _ACTIVE = ("received", "planned", "running", "verified")
 _STRENGTH = {"exact": 0, "certified": 1, "approximate": 2}
 
 
-class ArtifactTamperedError(UnlearnError):
-    """A model artifact's bytes no longer match the hash recorded in the books."""
+def _remove_file(path: str) -> bool:
+    """Delete an artifact file; False when it was already gone."""
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _default_worker_id() -> str:
@@ -189,6 +209,7 @@ class Executor:
 
     def run_until_idle(self, max_steps: int | None = None) -> int:
         """Process requests until none is left to claim; returns how many were processed."""
+        self.purge_superseded()
         done = 0
         seen_busy: set[str] = set()
         while max_steps is None or done < max_steps:
@@ -209,6 +230,7 @@ class Executor:
         """Process requests until ``stop`` is set, renewing leases in the background."""
         beat = threading.Thread(target=self._beat, args=(stop,), daemon=True)
         beat.start()
+        self.purge_superseded()
         while not stop.is_set():
             request_id = self.step()
             # idle, or the request waits on a model another worker holds: do not spin
@@ -276,6 +298,8 @@ class Executor:
                 .values(lock_owner=None, lock_until=None)
             )
             self._event(s, r, "failed", message)
+        # a model this request already replaced in service stays replaced: its old file goes
+        self.purge_superseded(request_id)
         return "failed"
 
     # -- planning -------------------------------------------------------------------------
@@ -428,6 +452,10 @@ class Executor:
     def _load(self, v: ModelVersion) -> Any:
         from unlearnkit.persistence import load
 
+        if v.purged_at is not None:
+            with self.ledger.reading() as s:
+                name = str(s.scalar(select(Model.name).where(Model.id == v.model_id)))
+            raise ArtifactPurgedError(name, v.version, v.purged_by_request_id, _iso(v.purged_at))
         if sha256_file(v.artifact_path) != v.artifact_sha256:
             raise ArtifactTamperedError(
                 f"The artifact of model version {v.id} ({v.artifact_path}) no longer matches "
@@ -633,8 +661,94 @@ class Executor:
             )
 
     # -- certificate ----------------------------------------------------------------------
+    # -- purging superseded artifacts -----------------------------------------------------
+    def purge_superseded(self, request_id: str | None = None) -> int:
+        """Delete the artifacts of superseded versions whose successor is verified.
+
+        A version qualifies when it is ``superseded``, not yet purged, and a child version is
+        ``active`` (in service) or itself ``superseded``: its successor passed verification
+        and went into service. ``request_id`` restricts the sweep to the versions that
+        request's tasks replaced. The file is deleted first, then ``purged_at`` and the
+        ``artifact.purged`` audit entry are committed together; repeating the sweep after a
+        crash between the two finishes the record. Returns how many versions were recorded
+        as purged by this call.
+        """
+        child = aliased(ModelVersion)
+        q = (
+            select(ModelVersion, Model.name, child.request_id)
+            .join(Model, Model.id == ModelVersion.model_id)
+            .join(child, child.parent_id == ModelVersion.id)
+            .where(
+                ModelVersion.status == "superseded",
+                ModelVersion.purged_at.is_(None),
+                ModelVersion.id != Model.head_version_id,
+                child.status.in_(("active", "superseded")),
+            )
+            .order_by(ModelVersion.id)
+        )
+        if request_id is not None:
+            q = q.where(child.request_id == request_id)
+        with self.ledger.reading() as s:
+            rows = s.execute(q).all()
+            # never delete a file that a version outside this set still points at
+            kept = set(
+                s.scalars(
+                    select(ModelVersion.artifact_path).where(
+                        ModelVersion.status != "superseded",
+                        ModelVersion.artifact_path.in_([v.artifact_path for v, _, _ in rows]),
+                    )
+                )
+            )
+        purged = 0
+        for v, name, by_request in rows:
+            if v.artifact_path in kept:
+                continue
+            try:
+                existed = _remove_file(v.artifact_path)
+            except OSError:
+                continue  # not deletable now (permissions, busy mount): the next sweep retries
+            purged += self._record_purge(v.id, name, v.version, by_request, existed)
+        return purged
+
+    def _record_purge(
+        self, version_id: int, name: str, version: int, by_request: str | None, existed: bool
+    ) -> int:
+        now = utcnow()
+        with self.ledger.session() as s:
+            res = s.execute(
+                update(ModelVersion)
+                .where(ModelVersion.id == version_id, ModelVersion.purged_at.is_(None))
+                .values(purged_at=now, purged_by_request_id=by_request)
+            )
+            if not res.rowcount:  # type: ignore[attr-defined]
+                return 0  # another worker recorded it first
+            v = s.get(ModelVersion, version_id)
+            assert v is not None
+            audit.append(
+                s,
+                actor=f"worker:{self.me}",
+                action="artifact.purged",
+                entity=f"model:{name}@{version}",
+                payload={
+                    "request_id": by_request,
+                    "artifact_path": v.artifact_path,
+                    "artifact_sha256": v.artifact_sha256,
+                    "file_found": existed,
+                },
+            )
+            return 1
+
     def _certify(self, request_id: str) -> str:
         signer = self.ledger.signer
+        with self.ledger.reading() as s:
+            pending = s.scalar(
+                select(Certificate.id).where(Certificate.request_id == request_id)
+            ) is None and s.scalar(select(Request.status).where(Request.id == request_id)) in (
+                "running",
+                "verified",
+            )
+        if pending:
+            self.purge_superseded(request_id)
         with self.ledger.session() as s:
             r = s.get(Request, request_id)
             assert r is not None
@@ -669,6 +783,7 @@ class Executor:
         models: list[dict[str, Any]] = []
         samples: set[str] = set()
         weakest: dict[str, Any] | None = None
+        superseded: list[bool] = []
         for t, name in rows:
             old = s.get(ModelVersion, t.from_version_id)
             new = s.get(ModelVersion, t.to_version_id)
@@ -676,6 +791,9 @@ class Executor:
             assert new is not None
             removed = [str(i) for i in t.result.get("removed_ids", [])]
             samples.update(removed)
+            replaced = new.id != old.id
+            if replaced:
+                superseded.append(old.purged_at is not None)
             guarantee = new.guarantee
             if weakest is None or _STRENGTH[guarantee["kind"]] > _STRENGTH[weakest["kind"]]:
                 weakest = guarantee
@@ -690,6 +808,14 @@ class Executor:
                     "removed_samples": len(removed),
                     "seconds": t.result.get("seconds"),
                     "verification": t.verification,
+                    "superseded_artifact": {
+                        "version": old.version,
+                        "artifact_sha256": old.artifact_sha256,
+                        "purged": old.purged_at is not None,
+                        "purged_at": _iso(old.purged_at),
+                    }
+                    if replaced
+                    else None,
                 }
             )
         return {
@@ -707,6 +833,8 @@ class Executor:
             "verification": {
                 "passed": all(m["verification"].get("passed", False) for m in models),
                 "models_checked": len(models),
+                "superseded_artifacts": len(superseded),
+                "superseded_artifacts_purged": all(superseded),
             },
             "requested_at": _iso(r.created_at),
             "issued_at": _iso(utcnow()),

@@ -127,7 +127,11 @@ class Model(Base):
 
 
 class ModelVersion(Base):
-    """One trained (or unlearned) state of a model, stored as an artifact file."""
+    """One trained (or unlearned) state of a model, stored as an artifact file.
+
+    A superseded version's artifact is deleted once its successor is verified and in service
+    (``purged_at`` set); its row, hashes and fingerprint stay for the lineage.
+    """
 
     __tablename__ = "model_versions"
     __table_args__ = (UniqueConstraint("model_id", "version"),)
@@ -143,9 +147,13 @@ class ModelVersion(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     guarantee: Mapped[dict[str, Any]] = mapped_column(default=dict)
     n_samples: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20))  # candidate | active | superseded
+    status: Mapped[str] = mapped_column(String(20))  # candidate | active | superseded | rejected
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: When the artifact file was deleted: set once a verified successor is in service.
+    purged_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    #: The request whose new version superseded this one (and so caused the purge).
+    purged_by_request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ModelSample(Base):

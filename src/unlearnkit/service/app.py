@@ -33,8 +33,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import Path as Path_
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -42,6 +43,7 @@ from unlearnkit import __version__
 from unlearnkit.errors import UnlearnError
 from unlearnkit.ledger import (
     AlreadyExistsError,
+    ArtifactPurgedError,
     Executor,
     ExecutorConfig,
     IdempotencyConflictError,
@@ -64,6 +66,7 @@ _TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    410: "Gone",
     422: "Invalid request",
     500: "Internal server error",
 }
@@ -350,6 +353,34 @@ def _router() -> APIRouter:
         page = ledger.list_model_versions(model=model, limit=limit, offset=offset)
         return _page(page, request)
 
+    @r.get(
+        "/models/{model}/versions/{version}/artifact",
+        response_class=FileResponse,
+        tags=["lineage"],
+        responses={
+            **_responses(404, 410),
+            200: {
+                "description": "The model file, as written by ``model.save``.",
+                "content": {"application/octet-stream": {}},
+            },
+        },
+    )
+    def model_artifact(
+        model: Annotated[str, Path_(min_length=1, max_length=200, pattern=api.NAME_PATTERN)],
+        version: Annotated[int, Path_(ge=1, le=2**31 - 1)],
+        ledger: Books,
+        who: Annotated[Principal, Depends(require(*READERS))],
+    ) -> FileResponse:
+        """Download a model version's artifact (load it with ``unlearnkit.persistence.load``).
+
+        A superseded version whose artifact was deleted after an erasure request answers 410
+        with the request's id.
+        """
+        path = ledger.model_artifact(model, version)
+        return FileResponse(
+            path, media_type="application/octet-stream", filename=f"{model}-v{version}.ukit"
+        )
+
     @r.get("/subjects/{subject}", response_model=api.SubjectReport, tags=["lineage"])
     def subject(
         subject: str, ledger: Books, who: Annotated[Principal, Depends(require(*READERS))]
@@ -553,6 +584,18 @@ def create_app(
         first = errors[0] if errors else {"loc": [], "msg": "invalid"}
         detail = f"{'.'.join(first['loc'])}: {first['msg']}"
         return _problem_response(422, detail, request, errors=errors)
+
+    @app.exception_handler(ArtifactPurgedError)
+    async def purged(request: Request, exc: ArtifactPurgedError) -> JSONResponse:
+        return _problem_response(
+            410,
+            str(exc),
+            request,
+            model=exc.model,
+            version=exc.version,
+            request_id=exc.request_id,
+            purged_at=exc.purged_at,
+        )
 
     @app.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:

@@ -240,6 +240,12 @@ class ModelVersionOut(BaseModel):
     status: str
     request_id: str | None
     created_at: str | None
+    artifact_state: str = Field(
+        description="'present', or 'purged': the file was deleted after an erasure request "
+        "replaced this version in service."
+    )
+    purged_at: str | None
+    purged_by_request_id: str | None
 
 
 class ModelOut(BaseModel):

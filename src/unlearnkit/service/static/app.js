@@ -54,12 +54,12 @@ async function viewRequest(id) {
 async function viewCertificate(requestId) {
   const doc = await api(`/v1/requests/${requestId}/certificate`);
   const c = doc.certificate;
-  const models = c.models.map((m) => `<tr><td>${esc(m.model)}</td><td>v${esc(m.version_before.version)} → v${esc(m.version_after.version)}</td><td>${esc(m.guarantee_label)}</td><td>${esc(m.removed_samples)}</td><td>${m.verification.passed ? '<span class="pass">passed</span>' : '<span class="fail">failed</span>'}</td></tr>`).join("");
+  const models = c.models.map((m) => `<tr><td>${esc(m.model)}</td><td>v${esc(m.version_before.version)} → v${esc(m.version_after.version)}</td><td>${esc(m.guarantee_label)}</td><td>${esc(m.removed_samples)}</td><td>${m.verification.passed ? '<span class="pass">passed</span>' : '<span class="fail">failed</span>'}</td><td>${!m.superseded_artifact ? "—" : m.superseded_artifact.purged ? `v${esc(m.superseded_artifact.version)} purged` : `<span class="fail">v${esc(m.superseded_artifact.version)} still on disk</span>`}</td></tr>`).join("");
   show(`<h2>Certificate <code>${esc(c.certificate_id)}</code></h2>
     <table id="certificate"><tr><th>subject</th><td>${esc(c.subject)}</td></tr><tr><th>request</th><td><a href="#/requests/${esc(c.request_id)}">${esc(c.request_id)}</a></td></tr>
     <tr><th>guarantee</th><td>${esc(c.guarantee_label ?? "no model held the data")}</td></tr><tr><th>samples</th><td>${esc(c.samples.join(", "))}</td></tr>
     <tr><th>issued</th><td>${esc(c.issued_at)}</td></tr><tr><th>signed by key</th><td><code>${esc(doc.signature.key_id)}</code> (${esc(doc.signature.algorithm)})</td></tr></table>
-    <h3>Models</h3><table><tr><th>model</th><th>versions</th><th>guarantee</th><th>samples removed</th><th>verification</th></tr>${models}</table>
+    <h3>Models</h3><table id="certificate-models"><tr><th>model</th><th>versions</th><th>guarantee</th><th>samples removed</th><th>verification</th><th>old artifact</th></tr>${models}</table>
     <p>Save the JSON below and check it with <code>unlearnkit certificate verify FILE</code>.</p><pre id="certificate-json">${esc(JSON.stringify(doc, null, 2))}</pre>`);
 }
 
@@ -90,9 +90,9 @@ async function viewSubmit() {
 async function viewModels() {
   const [models, versions, audits] = await Promise.all([api("/v1/models?limit=100"), api("/v1/model-versions?limit=200"), api("/v1/audit-reports?limit=100")]);
   const m = models.items.map((x) => `<tr><td>${esc(x.name)}</td><td>v${esc(x.head.version)}</td><td>${esc(x.versions)}</td><td>${esc(x.head.method.split(".").pop())}</td><td>${esc(x.head.guarantee.kind)}</td><td>${esc(x.head.n_samples)}</td></tr>`).join("");
-  const v = versions.items.map((x) => `<tr><td>${esc(x.model)}</td><td>v${esc(x.version)}</td><td>${esc(x.parent_id ?? "—")}</td><td>${status(x.status)}</td><td>${esc(x.n_samples)}</td><td><code>${esc(x.fingerprint.slice(0, 16))}</code></td><td>${x.request_id ? `<a href="#/requests/${esc(x.request_id)}">${esc(x.request_id.slice(0, 12))}</a>` : "registered"}</td></tr>`).join("");
+  const v = versions.items.map((x) => `<tr><td>${esc(x.model)}</td><td>v${esc(x.version)}</td><td>${esc(x.parent_id ?? "—")}</td><td>${status(x.status)}</td><td>${x.artifact_state === "purged" ? `${status("purged")} <small>after <a href="#/requests/${esc(x.purged_by_request_id)}">${esc((x.purged_by_request_id || "").slice(0, 12))}</a></small>` : esc(x.artifact_state)}</td><td>${esc(x.n_samples)}</td><td><code>${esc(x.fingerprint.slice(0, 16))}</code></td><td>${x.request_id ? `<a href="#/requests/${esc(x.request_id)}">${esc(x.request_id.slice(0, 12))}</a>` : "registered"}</td></tr>`).join("");
   show(`<h2>Models</h2><table id="models"><tr><th>name</th><th>in service</th><th>versions</th><th>method</th><th>guarantee</th><th>samples</th></tr>${m}</table>
-    <h3>Lineage</h3><table id="versions"><tr><th>model</th><th>version</th><th>parent id</th><th>status</th><th>samples</th><th>fingerprint</th><th>made by</th></tr>${v}</table>
+    <h3>Lineage</h3><table id="versions"><tr><th>model</th><th>version</th><th>parent id</th><th>status</th><th>artifact</th><th>samples</th><th>fingerprint</th><th>made by</th></tr>${v}</table>
     <h3>Audits</h3>${auditTable(audits)}<iframe id="audit-frame" sandbox="" title="audit report" hidden></iframe>`);
   document.querySelectorAll("button[data-audit]").forEach((b) => b.addEventListener("click", async () => {
     const res = await fetch(`/v1/audit-reports/${b.dataset.audit}/html`, {headers: {"Authorization": "Bearer " + sessionStorage.getItem("token")}});
