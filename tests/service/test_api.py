@@ -248,3 +248,20 @@ def test_audit_reports_attach_to_model_versions(client, tokens):
     assert "verdict" in bad.json()["detail"]
     audit_log = client.get("/v1/audit?entity=model:scorer@1", headers=aud).json()["items"]
     assert [e["action"] for e in audit_log] == ["model.registered", "audit.attached"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/subjects/a%00b",
+        "/v1/requests/a%00b",
+        "/v1/certificates/a%00b",
+        "/v1/model-versions?model=a%00b",
+        "/v1/audit-reports/a%00b/html",
+        "/v1/models/a%00b/versions/1/artifact",
+    ],
+)
+def test_nul_in_an_identifier_is_refused_not_a_server_error(client, tokens, path):
+    r = client.get(path, headers=auth(tokens["admin"]))
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"

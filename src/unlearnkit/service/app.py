@@ -108,6 +108,9 @@ def _page(page: LedgerPage, request: Request) -> dict[str, Any]:
     }
 
 
+#: Identifiers in paths: anything but NUL, which no database column can hold.
+NO_NUL = r"^[^\x00]+$"
+Key = Annotated[str, Path_(min_length=1, max_length=300, pattern=NO_NUL)]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="Items to skip.")]
 ANY = ("requester", "operator", "auditor", "admin")
@@ -200,7 +203,7 @@ def _router() -> APIRouter:
         responses=_responses(404),
     )
     def get_request(
-        request_id: str, ledger: Books, who: Annotated[Principal, Depends(require(*ANY))]
+        request_id: Key, ledger: Books, who: Annotated[Principal, Depends(require(*ANY))]
     ) -> dict[str, Any]:
         """A request with its tasks (one per affected model) and certificate id."""
         return ledger.get_request(request_id, owner=_owner(who))
@@ -212,7 +215,7 @@ def _router() -> APIRouter:
         responses=_responses(404),
     )
     def history(
-        request_id: str, ledger: Books, who: Annotated[Principal, Depends(require(*ANY))]
+        request_id: Key, ledger: Books, who: Annotated[Principal, Depends(require(*ANY))]
     ) -> list[dict[str, Any]]:
         """The request's timeline: one entry per state change."""
         return ledger.request_history(request_id, owner=_owner(who))
@@ -224,7 +227,7 @@ def _router() -> APIRouter:
         responses=_responses(404),
     )
     def request_certificate(
-        request_id: str, ledger: Books, who: Annotated[Principal, Depends(require(*ANY))]
+        request_id: Key, ledger: Books, who: Annotated[Principal, Depends(require(*ANY))]
     ) -> dict[str, Any]:
         """The signed certificate of a finished request."""
         ledger.get_request(request_id, owner=_owner(who))
@@ -256,7 +259,7 @@ def _router() -> APIRouter:
         responses=_responses(404),
     )
     def certificate(
-        certificate_id: str, ledger: Books, who: Annotated[Principal, Depends(require(*READERS))]
+        certificate_id: Key, ledger: Books, who: Annotated[Principal, Depends(require(*READERS))]
     ) -> dict[str, Any]:
         """One signed certificate."""
         return ledger.certificate(certificate_id=certificate_id)
@@ -345,7 +348,10 @@ def _router() -> APIRouter:
         request: Request,
         ledger: Books,
         who: Annotated[Principal, Depends(require(*READERS))],
-        model: Annotated[str | None, Query(description="Only this model's lineage.")] = None,
+        model: Annotated[
+            str | None,
+            Query(max_length=200, pattern=NO_NUL, description="Only this model's lineage."),
+        ] = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> dict[str, Any]:
@@ -383,7 +389,7 @@ def _router() -> APIRouter:
 
     @r.get("/subjects/{subject}", response_model=api.SubjectReport, tags=["lineage"])
     def subject(
-        subject: str, ledger: Books, who: Annotated[Principal, Depends(require(*READERS))]
+        subject: Key, ledger: Books, who: Annotated[Principal, Depends(require(*READERS))]
     ) -> dict[str, Any]:
         """Which models a subject's data reached, and whether it was removed from each."""
         return ledger.subject_report(subject)
@@ -431,7 +437,10 @@ def _router() -> APIRouter:
         request: Request,
         ledger: Books,
         who: Annotated[Principal, Depends(require(*READERS))],
-        model: Annotated[str | None, Query(description="Only this model's reports.")] = None,
+        model: Annotated[
+            str | None,
+            Query(max_length=200, pattern=NO_NUL, description="Only this model's reports."),
+        ] = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> dict[str, Any]:
@@ -446,7 +455,7 @@ def _router() -> APIRouter:
         responses={**_responses(404), 200: {"content": {"text/html": {}}}},
     )
     def audit_report_html(
-        report_id: str, ledger: Books, who: Annotated[Principal, Depends(require(*READERS))]
+        report_id: Key, ledger: Books, who: Annotated[Principal, Depends(require(*READERS))]
     ) -> HTMLResponse:
         """The audit report's page, with its plots."""
         return HTMLResponse(ledger.audit_report_html(report_id))
@@ -487,7 +496,7 @@ def _router() -> APIRouter:
         responses=_responses(404),
     )
     def revoke_token(
-        token_id: str, ledger: Books, who: Annotated[Principal, Depends(require("admin"))]
+        token_id: Key, ledger: Books, who: Annotated[Principal, Depends(require("admin"))]
     ) -> dict[str, Any]:
         """Revoke a token; it is refused from then on."""
         return ledger.revoke_token(token_id, actor=who.name)
