@@ -135,6 +135,31 @@ def ledger_attach_audit(
         _out().print(f"attached audit {record['id']} ({record['verdict']}) to {model} v{version}")
 
 
+@ledger_app.command("artifact")
+def ledger_artifact(
+    model: Annotated[str, typer.Argument(help="Model name in the books.")],
+    version: Annotated[
+        int | None, typer.Option("--version", min=1, help="Default: the version in service.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Copy the model file here.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Print (or copy) a model version's file, its SHA-256 checked. A version whose file was
+    purged after an erasure exits 4 and names the request."""
+    import shutil
+
+    from unlearnkit.ledger import NotFoundError
+
+    with _errors():
+        try:
+            path = _ledger(db).model_artifact(model, version)
+        except NotFoundError as exc:
+            raise _fail(str(exc), EXIT_NOT_FOUND) from None
+        if out is not None:
+            shutil.copyfile(path, out)
+        _out().print(str(out or path))
+
+
 @tokens_app.command("create")
 def tokens_create(
     role: Annotated[str, typer.Option("--role", help="requester, operator, auditor or admin.")],

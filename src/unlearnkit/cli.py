@@ -20,9 +20,10 @@ Commands
 ``unlearnkit audit MODEL --data TABLE --test TABLE --target COL (--ids | --ids-file) [--check]``
     Audit whether a saved model forgot the given samples (membership-inference attacks against
     a retrained reference) and write the HTML + JSON report.
-``unlearnkit ledger verify|status|attach-audit [--db URL]``
+``unlearnkit ledger verify|status|attach-audit|artifact [--db URL]``
     The books: recompute the audit log's hash chain (names the first tampered entry), show the
-    state of requests and models, attach an audit report to a model version.
+    state of requests and models, attach an audit report to a model version, fetch a model
+    version's file (a version purged after an erasure exits 4 naming the request).
 ``unlearnkit tokens create --role ROLE [--db URL]``
     Create an API token for the service (printed as the last word).
 ``unlearnkit certificate verify FILE``

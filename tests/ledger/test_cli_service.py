@@ -97,3 +97,20 @@ def test_attach_an_audit_report_from_files(toy, db_url, tmp_path):
     )
     assert wrong.exit_code == 3
     assert "no version 7" in wrong.output
+
+
+def test_ledger_artifact_gives_the_version_in_service_and_refuses_a_purged_one(
+    toy, db_url, tmp_path
+):
+    req, _ = toy.submit(RequestSpec(kind="erase_subject", subject="s1"))
+    Executor(toy).run_until_idle()
+    current = _run("ledger", "artifact", "ridge", "--out", str(tmp_path / "m.ukit"), "--db", db_url)
+    assert current.exit_code == 0, current.output
+    assert (
+        Ledger.open(db_url).load_model("ridge").fingerprint()
+        == type(toy.load_model("ridge")).load(tmp_path / "m.ukit").fingerprint()
+    )
+    purged = _run("ledger", "artifact", "ridge", "--version", "1", "--db", db_url)
+    assert purged.exit_code == 4
+    assert "purged" in purged.output
+    assert req["id"] in purged.output
