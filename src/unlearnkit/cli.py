@@ -742,11 +742,7 @@ def demo(
     with _errors():
         from unlearnkit.demo import run_demo
 
-        report = run_demo(
-            output_dir, n_requests=requests, random_state=random_state, console=console
-        )
-        console.print(f"[bold]report:[/] {escape(str(report.html_path))}")
-        console.print(f"[bold]json:[/]   {escape(str(report.json_path))}")
+        run_demo(output_dir, n_requests=requests, random_state=random_state, console=console)
 
 
 @app.command()
