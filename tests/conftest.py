@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from threadpoolctl import threadpool_limits
 
@@ -24,3 +25,25 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 os.environ.setdefault(
     "UNLEARNKIT_DATA", str(Path(__file__).resolve().parents[1].parent / "shared" / "data")
 )
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throw-away PostgreSQL server for the session (skipped, saying why, without one)."""
+    from unlearnkit.ledger.testing import TemporaryPostgres, skip_reason
+
+    reason = skip_reason()
+    if reason is not None:
+        print(f"skipping PostgreSQL tests: {reason}")
+        pytest.skip(reason)
+    server = TemporaryPostgres().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """The books' URL: a SQLite file, then a fresh database on the session's PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    return request.getfixturevalue("postgres").new_database()

@@ -8,27 +8,8 @@ import pytest
 from service_helpers import populate
 
 from unlearnkit.ledger import Ledger
-from unlearnkit.ledger.testing import TemporaryPostgres, skip_reason
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-
-@pytest.fixture(scope="session")
-def postgres():
-    reason = skip_reason()
-    if reason is not None:
-        print(f"skipping PostgreSQL tests: {reason}")
-        pytest.skip(reason)
-    server = TemporaryPostgres().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ledger.db'}"
-    return request.getfixturevalue("postgres").new_database()
 
 
 @pytest.fixture
