@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import json
 import traceback
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -217,63 +217,75 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
-_FAMILIES = ("estimators", "approximate", "llm")
+def _method_row(
+    family: str,
+    name: str,
+    cls: type,
+    guarantee: Any,
+    request_kinds: Iterable[str],
+    task: str,
+    summary: str,
+    params: Any = None,
+) -> dict[str, Any]:
+    """One row of ``unlearnkit methods``: the same fields for every family."""
+    return {
+        "family": family,
+        "name": name,
+        "class": f"{cls.__module__}.{cls.__qualname__}",
+        "guarantee": guarantee.to_dict() | {"label": str(guarantee)},
+        "request_kinds": sorted(request_kinds),
+        "task": task,
+        "summary": summary,
+        "params": _jsonable(params or {}),
+    }
 
 
 def _estimator_rows() -> list[dict[str, Any]]:
     from unlearnkit.registry import methods as registry
 
     return [
-        {
-            "family": "estimators",
-            "name": name,
-            "class": f"{info.cls.__module__}.{info.cls.__qualname__}",
-            "guarantee": info.guarantee.to_dict() | {"label": str(info.guarantee)},
-            "request_kinds": sorted(info.request_kinds),
-            "task": info.task,
-            "summary": info.summary,
-            "params": _jsonable(info.params),
-        }
+        _method_row(
+            "estimators", name, info.cls, info.guarantee, info.request_kinds, info.task,
+            info.summary, info.params,
+        )
         for name, info in registry
-    ]
+    ]  # fmt: skip
 
 
 def _approximate_rows() -> list[dict[str, Any]]:
     from unlearnkit.approximate import methods as registry
 
     return [
-        {
-            "family": "approximate",
-            "name": name,
-            "class": f"{info.config.__module__}.{info.config.__qualname__}",
-            "guarantee": info.guarantee.to_dict() | {"label": str(info.guarantee)},
-            "request_kinds": sorted(info.request_kinds),
-            "task": "PyTorch classifier",
-            "summary": info.summary,
-            "params": {},
-        }
+        _method_row(
+            "approximate", name, info.config, info.guarantee, info.request_kinds,
+            "PyTorch classifier", info.summary,
+        )
         for name, info in registry
-    ]
+    ]  # fmt: skip
 
 
 def _llm_rows() -> list[dict[str, Any]]:
     from unlearnkit.guarantees import Guarantee
     from unlearnkit.llm import llm_methods as registry
 
-    guarantee = Guarantee.approximate()
     return [
-        {
-            "family": "llm",
-            "name": name,
-            "class": f"{info.config_cls.__module__}.{info.config_cls.__qualname__}",
-            "guarantee": guarantee.to_dict() | {"label": str(guarantee)},
-            "request_kinds": ["documents", "subject"],
-            "task": "causal language model",
-            "summary": info.summary,
-            "params": {},
-        }
+        _method_row(
+            "llm", name, info.config_cls, Guarantee.approximate(), ("documents", "subject"),
+            "causal language model", info.summary,
+        )
         for name, info in registry
-    ]
+    ]  # fmt: skip
+
+
+#: Method families of ``unlearnkit methods``: the title of each table and what lists its rows.
+_FAMILIES: dict[str, tuple[str, Callable[[], list[dict[str, Any]]]]] = {
+    "estimators": ("unlearnkit methods: estimators (unlearnkit fit / forget)", _estimator_rows),
+    "approximate": (
+        "approximate unlearning of PyTorch classifiers (unlearnkit.approximate)",
+        _approximate_rows,
+    ),
+    "llm": ("language-model unlearning (unlearnkit.llm)", _llm_rows),
+}
 
 
 @app.command()
@@ -295,33 +307,22 @@ def methods(
             raise InvalidParameterError(
                 f"--family {family!r} is not one of {', '.join((*_FAMILIES, 'all'))}."
             )
-        listers = (_estimator_rows, _approximate_rows, _llm_rows)
-        rows = [
-            row
-            for fam, lister in zip(_FAMILIES, listers, strict=True)
-            if family in (fam, "all")
-            for row in lister()
-        ]
+        chosen = [fam for fam in _FAMILIES if family in (fam, "all")]
+        tables = {fam: _FAMILIES[fam][1]() for fam in chosen}
         if as_json:
-            typer.echo(json.dumps(rows, indent=2))
+            typer.echo(json.dumps([row for rows in tables.values() for row in rows], indent=2))
             return
-        titles = {
-            "estimators": "unlearnkit methods: estimators (unlearnkit fit / forget)",
-            "approximate": "approximate unlearning of PyTorch classifiers (unlearnkit.approximate)",
-            "llm": "language-model unlearning (unlearnkit.llm)",
-        }
-        for fam in _FAMILIES:
-            chosen = [row for row in rows if row["family"] == fam]
-            if not chosen:
+        for fam, rows in tables.items():
+            if not rows:
                 continue
-            table = Table(title=titles[fam], title_justify="left")
+            table = Table(title=_FAMILIES[fam][0], title_justify="left")
             table.add_column("name", no_wrap=True)
             table.add_column("class", overflow="fold")
             table.add_column("guarantee", overflow="fold")
             table.add_column("request kinds")
             table.add_column("task", overflow="fold")
             table.add_column("summary", ratio=1)
-            for row in chosen:
+            for row in rows:
                 table.add_row(
                     f"[bold]{escape(row['name'])}[/bold]",
                     escape(row["class"].rsplit(".", 1)[-1]),
