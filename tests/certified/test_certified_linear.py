@@ -248,25 +248,82 @@ def test_steps_without_a_pass_over_the_rows_keep_the_bound(n, d, path, adversari
     assert path == "row pass" or refreshed >= 1
 
 
-def test_the_gram_path_charges_the_papers_taylor_term_exactly():
-    """``||Z' u||`` from the downdated Gram matrix equals the one from the rows (up to its
-    rounding allowance), so the Taylor term is the paper's."""
+def taylor_remainder(Z: np.ndarray, t: np.ndarray, w: np.ndarray, u: np.ndarray) -> float:
+    """``||grad L(w + u) - grad L(w) - H(w) u||`` over the rows ``Z`` (targets ``t``): the part of
+    the residual a Newton step's Taylor term must cover (the penalty and noise are linear in the
+    gradient and leave no remainder)."""
+    m, a = Z @ w, Z @ u
+    slope_old, slope_new = -t * expit(-t * m), -t * expit(-t * (m + a))
+    curvature = expit(m) * expit(-m)
+    return float(np.linalg.norm(Z.T @ (slope_new - slope_old - curvature * a)))
+
+
+def test_the_taylor_term_covers_the_remainder_and_the_gram_path_charges_corollary_1():
+    """The Gram path charges Corollary 1 with the integral remainder and the smallest Lipschitz
+    constant, ``gamma / 2 * R ||Z'|| ||u|| ||Z' u||`` with gamma = 1/(6 sqrt 3), its ``||Z' u||``
+    from the downdated Gram matrix equal to the one from the rows (up to its rounding
+    allowance). A step that passes over the rows charges the row-by-row bound instead: never
+    below the actual Taylor remainder, never above the Gram path's."""
     X, y = binary_data(13)
     model = CertifiedLogisticRegression(lam=1e-2, sigma=10.0, random_state=0).fit(X, y)
     Z = design(model, X)
+    t = pm_targets(model, y)[:, 0]
     z_norm = np.linalg.norm(Z, 2)
     row_norm = np.linalg.norm(Z, axis=1).max()
     kept = np.ones(len(X), dtype=bool)
-    gram_steps = 0
+    gram_steps = row_steps = 0
     for i in range(12):
         W_old = weights(model)
         ev = model.unlearn([i]).evidence
         kept[i] = False
         u = (weights(model) - W_old)[0]
-        expected = 0.25 * row_norm * z_norm * np.linalg.norm(u) * np.linalg.norm(Z[kept] @ u)
-        assert ev["taylor_term"] == pytest.approx(expected, rel=1e-6)
-        gram_steps += not ev["row_pass"]
+        corollary = row_norm * z_norm * np.linalg.norm(u) * np.linalg.norm(Z[kept] @ u)
+        corollary *= 0.5 / (6 * np.sqrt(3))
+        if ev["row_pass"]:
+            row_steps += 1
+            remainder = taylor_remainder(Z[kept], t[kept], W_old[0], u)
+            assert remainder <= ev["taylor_term"] <= corollary * (1 + 1e-6)
+        else:
+            gram_steps += 1
+            assert ev["taylor_term"] == pytest.approx(corollary, rel=1e-6)
     assert gram_steps >= 6
+    assert row_steps >= 1
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_row_by_row_taylor_bound_covers_the_remainder_for_large_steps(seed):
+    """:func:`taylor_bound` on steps far larger than a removal's, across the peak of the third
+    derivative: it stays above the actual remainder (computed here from scratch) and below the
+    Corollary 1 bound."""
+    rng = np.random.default_rng(seed)
+    Z = unit_rows(rng.normal(size=(300, 4)))
+    t = np.where(rng.random(300) < 0.5, 1.0, -1.0)
+    dead = np.array([3, 7])
+    kept = np.setdiff1d(np.arange(300), dead)
+    z_norm = float(np.linalg.norm(Z[kept], 2))
+
+    def kept_sq(v: np.ndarray) -> float:
+        return float(v[kept] @ v[kept]) * (1 + 1e-12)
+
+    for scale in (1e-3, 0.3, 3.0, 30.0):
+        w, u = rng.normal(size=4) * 3.0, rng.normal(size=4) * scale
+        bound = newton.taylor_bound(Z @ w, Z @ u, 1e-15, 1e-15, z_norm, kept_sq)
+        remainder = taylor_remainder(Z[kept], t[kept], w, u)
+        corollary = np.linalg.norm(u) * z_norm * np.linalg.norm(Z[kept] @ u) / (12 * np.sqrt(3))
+        assert remainder <= bound <= corollary * (1 + 1e-9), (scale, remainder, bound)
+
+
+def test_third_derivative_max_bounds_the_loss_on_every_interval():
+    rng = np.random.default_rng(0)
+    lo = rng.normal(scale=4.0, size=3000)
+    hi = lo + np.abs(rng.normal(size=3000)) * rng.choice([1e-6, 1e-2, 1.0, 6.0], size=3000)
+    got = newton.third_derivative_max(lo, hi)
+    m = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, 1001)[None, :]
+    s = expit(m)
+    brute = np.max(s * (1 - s) * np.abs(1 - 2 * s), axis=1)
+    assert np.all(got >= brute)
+    np.testing.assert_allclose(got, brute, rtol=1e-4, atol=1e-13)  # and tight
+    assert got.max() <= newton.CURVATURE_LIPSCHITZ * (1 + 1e-12)
 
 
 def test_multiclass_charges_the_papers_bound_summed_over_heads():
@@ -281,8 +338,8 @@ def test_multiclass_charges_the_papers_bound_summed_over_heads():
     U = weights(model) - W_old
     Z_kept = np.delete(Z, [5, 6], axis=0)
     expected = sum(
-        0.25 * row_norm * z_norm * np.linalg.norm(u) * np.linalg.norm(Z_kept @ u) for u in U
-    )  # Corollary 1 with gamma = 1/4, one term per head, added up
+        row_norm * z_norm * np.linalg.norm(u) * np.linalg.norm(Z_kept @ u) for u in U
+    ) / (12 * np.sqrt(3))  # Corollary 1 with gamma/2 = 1/(12 sqrt 3), one term per head, added up
     assert ev["heads"] == 3
     assert ev["taylor_term"] == pytest.approx(expected, rel=1e-6)
     parts = ev["taylor_term"] + ev["solve_term"] + ev["rounding_allowance"]
@@ -652,13 +709,13 @@ def test_docstring_examples_run():
 
 def test_lipschitz_constants_of_the_logistic_curvature():
     """``loss''(m) = s (1 - s)`` with ``s = sigmoid(m)`` changes at rate at most 1 / (6 sqrt 3),
-    below the paper's gamma = 1/4; the staleness bound relies on the former."""
+    below the paper's gamma = 1/4; the Taylor and staleness bounds rely on the former."""
     m = np.linspace(-30, 30, 600_001)
     s = expit(m)
     slope = np.abs(s * (1 - s) * (1 - 2 * s))
     assert slope.max() <= newton.CURVATURE_LIPSCHITZ * (1 + 1e-12)
     assert slope.max() == pytest.approx(newton.CURVATURE_LIPSCHITZ, rel=1e-6)
-    assert newton.CURVATURE_LIPSCHITZ < newton.GAMMA_LOGISTIC == 0.25
+    assert newton.CURVATURE_LIPSCHITZ < 0.25  # the paper's gamma
     curvature = s * (1 - s)
     steps = np.abs(np.diff(curvature)) / np.diff(m)
     assert steps.max() <= newton.CURVATURE_LIPSCHITZ * (1 + 1e-9)

@@ -20,10 +20,18 @@ the objective of the retained rows ``D'``::
     w-    = w + H^{-1} Delta
 
 With ``r = grad L_b(w; D)`` the residual the model had before the removal, the residual after
-it is ``r + (H u - Delta) + E`` with ``u`` the solved step and, for a loss whose second
-derivative is ``gamma``-Lipschitz (logistic: ``gamma = 1/4``), ``||E|| <= gamma * R * ||Z'||_2 *
-||u|| * ||Z' u||`` (Corollary 1 of the paper; ``R`` bounds the row norms, 1 in the paper). The
-bounds therefore add up over sequential removals.
+it is ``r + (H u - Delta) + E`` with ``u`` the solved step and ``E = Z'^T e`` the Taylor
+remainder, ``e_i = int_0^1 (loss''(m_i + t a_i) - loss''(m_i)) a_i dt`` (``m_i`` the margin,
+``a_i = z_i . u``). The bounds therefore add up over sequential removals. Corollary 1 of the
+paper bounds ``||E||`` by ``gamma * R * ||Z'||_2 * ||u|| * ||Z' u||`` (``gamma = 1/4`` a
+Lipschitz constant of ``loss''``, ``R`` the largest row norm). The same argument with the
+integral remainder (a factor 1/2) and the smallest Lipschitz constant ``1 / (6 sqrt 3)``
+gives ``||E|| <= ||Z'||_2 * ||e||`` with ``|e_i| <= a_i^2 / 2 * max |loss'''|`` over the
+segment from ``m_i`` to ``m_i + a_i``: that row-by-row bound (:func:`taylor_bound`) is charged
+when the step passes over the rows, and ``1 / (12 sqrt 3) * R * ||Z'||_2 * ||u|| * ||Z' u||``
+(Corollary 1, 5.2 times smaller) when it does not. Both are upper bounds on ``||E||``, never
+estimates; well-classified rows, whose third derivative is small, add almost nothing to the
+first.
 
 How ``H u = Delta`` is solved. Forming ``H`` at every removal would cost ``O(n d^2)``, as much
 as a good part of a retrain. The model therefore keeps the Cholesky factor of a Hessian ``M``
@@ -32,20 +40,22 @@ taken at an earlier point ``w_M`` (the last *refresh*) and uses ``u = M^{-1} Del
 
     (H - M) u = Z'^T diag(loss''(Z' w) - loss''(Z_M w_M)) Z' u  -  (rows of M removed since) u,
 
-and because ``loss''`` is Lipschitz in the margin (with the exact constant ``1 / (6 sqrt 3)``),
-the first part has norm at most ``||Z'||_2 / (6 sqrt 3) * ||(Z'(w - w_M)) * (Z' u)||``
-(element-wise product); the second part is bounded row by row (``sum_j loss''_j ||z_j||
-|z_j . u|`` over the few rows concerned, plus the change of the ``lam * n`` term). That
-*drift* bound is charged in one of two ways, whichever is cheaper for the call:
+and the first part has norm at most ``||Z'||_2 * ||d * (Z' u)||`` (element-wise product) with
+``d_i`` bounding ``|loss''(z_i . w) - loss''(z_i . w_M)|``; the second part is bounded row by
+row (``sum_j loss''_j ||z_j|| |z_j . u|`` over the few rows concerned, plus the change of the
+``lam * n`` term). That *drift* bound is charged in one of two ways, whichever is cheaper for
+the call:
 
 * **Gram path** (``O(p^2 + k p)``, ``k`` the rows removed since the refresh): the model keeps
   the Gram matrix ``G`` of the rows retained at the refresh (downdated by the removed rows at
   each refresh), so ``||Z' u||^2 = u^T G u - sum_j (z_j . u)^2`` over those ``k`` rows, and
-  bounds every row's drift at once by ``|z_i . (w - w_M)| <= R ||w - w_M||``. No pass over the
-  rows; the drift bound is looser.
-* **Row pass** (``O(n p)``): one product ``Z u`` and the margins the model keeps give the
-  per-row drift ``|z_i . (w - w_M)|`` and ``||Z' u||`` directly. Margins left behind by Gram
-  steps are recomputed first (one more pass, once after each run of Gram steps).
+  bounds every row's drift at once through the Lipschitz constant, ``d_i <= R ||w - w_M|| /
+  (6 sqrt 3)``. No pass over the rows; the drift and Taylor bounds are looser.
+* **Row pass** (``O(n p)``): one product ``Z u`` and the margins the model keeps give ``Z' u``
+  and the curvature of every row at ``w``, hence ``d_i`` itself (the computed curvature gap
+  plus its rounding, :func:`curvature_drift`) and the row-by-row Taylor bound. Margins left
+  behind by Gram steps are recomputed first (one more pass, once after each run of Gram
+  steps).
 
 Charging a bound spends budget, and spent budget means earlier retrains. With
 ``budget_value`` the passes over the rows a unit of budget is worth (a retrain's passes
@@ -75,6 +85,7 @@ eps-multiples of its trace), the rounding of ``w + u`` and of the sum of the par
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -86,10 +97,10 @@ from scipy.special import expit
 
 __all__ = [
     "CURVATURE_LIPSCHITZ",
-    "GAMMA_LOGISTIC",
     "FitInfo",
     "HessianCache",
     "RemovalStep",
+    "curvature_drift",
     "design",
     "fit_logistic",
     "fit_ridge",
@@ -100,15 +111,16 @@ __all__ = [
     "ridge_residual",
     "rounding_allowance",
     "spectral_norm",
+    "taylor_bound",
+    "third_derivative_max",
 ]
 
-#: Lipschitz constant of the logistic loss's second derivative as the paper uses it. (The
-#: smallest one is ``1 / (6 sqrt 3) ~ 0.096``; the paper's 1/4 is larger, hence safe.)
-GAMMA_LOGISTIC = 0.25
 #: The smallest Lipschitz constant of the logistic loss's second derivative,
-#: ``max |s (1 - s) (1 - 2 s)| = 1 / (6 sqrt 3)`` over ``s = sigmoid(m)``. It bounds how far the
-#: cached Hessian's curvature can be from the current one; the Taylor term keeps the paper's 1/4.
+#: ``max |s (1 - s) (1 - 2 s)| = 1 / (6 sqrt 3) ~ 0.096`` over ``s = sigmoid(m)`` (the paper's
+#: ``gamma = 1/4`` is a larger one): the largest third derivative of the loss.
 CURVATURE_LIPSCHITZ = 1.0 / (6.0 * np.sqrt(3.0))
+#: Where the third derivative's modulus peaks at ``CURVATURE_LIPSCHITZ``: ``|m| = log(2+sqrt 3)``.
+_PEAK = float(np.log(2.0 + np.sqrt(3.0)))
 #: Newton iterations that polish the L-BFGS solution to the requested gradient norm.
 POLISH_STEPS = 25
 #: The conjugate-gradient solve stops once its residual is below this share of the Taylor term.
@@ -313,8 +325,8 @@ class HessianCache:
 
     ``chols`` are the Cholesky factors (paper scale, one per head) of the Hessian at the
     weights ``weights`` (heads, p), summed over the ``n_rows`` rows retained at the refresh;
-    ``curvature`` (heads, n) is ``loss''`` at the computed margins ``ref_margins`` of
-    ``weights``, each within ``margin_error`` of the exact one; ``trace`` bounds the trace of
+    ``curvature`` (heads, n) is ``loss''`` at the computed margins of ``weights``, each within
+    ``margin_error`` of the exact one; ``trace`` bounds the trace of
     each factored matrix. ``margins`` are kept by the steps that pass over the rows: within
     ``tracked_error`` of ``Z @ margin_weights.T``, which the current weights have left by the
     steps taken without a pass. ``gram`` is the Gram matrix ``Z_R^T Z_R`` of the rows
@@ -331,7 +343,6 @@ class HessianCache:
 
     chols: tuple[Any, ...]
     weights: np.ndarray
-    ref_margins: np.ndarray
     curvature: np.ndarray
     margin_error: float
     margins: np.ndarray
@@ -384,7 +395,6 @@ def hessian_cache(
     return HessianCache(
         chols=tuple(chols),
         weights=W.copy(),
-        ref_margins=margins,
         curvature=curvature,
         margin_error=margin_error,
         margins=margins,
@@ -430,6 +440,87 @@ def _up(value: float, terms: int) -> float:
     """``value`` raised by the relative rounding error of a computed norm or sum of
     ``terms`` terms, so that a computed norm becomes an upper bound on the exact one."""
     return float(value) * (1.0 + 2.0 * (terms + 2) * _EPS)
+
+
+def third_derivative_max(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Upper bound on the largest ``|d^3 loss / dm^3|`` over each interval ``[lo_i, hi_i]``.
+
+    The logistic loss's third derivative has modulus ``g(m) = s (1 - s) |1 - 2 s|`` (``s =
+    sigmoid(m)``): even in ``m`` and, on each half-line, rising up to ``|m| = log(2 + sqrt 3)``,
+    where it is ``CURVATURE_LIPSCHITZ``, and falling after it. On an interval it is therefore
+    largest at the point of the interval nearest to one of the two peaks. The computed values
+    are raised by their rounding error (below ``8 eps`` in absolute value).
+    """
+    nearest = np.empty((2, len(lo)))
+    np.minimum(np.maximum(_PEAK, lo), hi, out=nearest[0])
+    np.minimum(np.maximum(-_PEAK, lo), hi, out=nearest[1])
+    s = expit(nearest)
+    g = (1.0 - s) * s
+    g *= np.abs(1.0 - 2.0 * s)
+    out = np.max(g, axis=0)
+    out += 16.0 * _EPS
+    return np.asarray(out)
+
+
+def taylor_bound(
+    m: np.ndarray,
+    zx: np.ndarray,
+    m_error: float,
+    zx_error: float,
+    z_norm: float,
+    kept_sq: Callable[[np.ndarray], float],
+) -> float:
+    """Upper bound on ``||E||``, the Taylor remainder of the retained rows' gradient along the
+    step ``x``: ``grad L(w + x) - grad L(w) - H x = Z'^T e`` with, row by row,
+
+        e_i = int_0^1 (loss''(m_i + t a_i) - loss''(m_i)) a_i dt,   a_i = z_i . x,
+
+    so ``|e_i| <= a_i^2 / 2`` times the largest third derivative on the segment from ``m_i``
+    to ``m_i + a_i`` (:func:`third_derivative_max`), and ``||E|| <= ||Z'||_2 ||e||``. ``m`` are
+    the computed margins at ``w`` (within ``m_error``), ``zx`` the computed ``Z x`` (within
+    ``zx_error``); the segments are widened by both errors and by the rounding of ``m + zx``.
+    ``kept_sq(v)`` bounds the sum of ``v_i^2`` over the retained rows. (Corollary 1 of the
+    paper bounds the same remainder by ``gamma R ||Z'||_2 ||x|| ||Z' x||`` with ``gamma = 1/4``,
+    at least ``2 gamma / CURVATURE_LIPSCHITZ ~ 5.2`` times this.)
+    """
+    a = np.abs(zx)
+    pad = m_error + zx_error + 2.0 * _EPS * (float(np.abs(m).max()) + float(a.max()))
+    end = m + zx
+    lo = np.minimum(m, end)
+    lo -= pad
+    np.maximum(m, end, out=end)
+    end += pad
+    e = third_derivative_max(lo, end)
+    a += zx_error
+    e *= a
+    e *= a
+    e *= 0.5
+    return _up(z_norm * np.sqrt(kept_sq(e)), 8)
+
+
+def curvature_drift(
+    m: np.ndarray,
+    cached: np.ndarray,
+    zx: np.ndarray,
+    m_error: float,
+    zx_error: float,
+    z_norm: float,
+    kept_sq: Callable[[np.ndarray], float],
+) -> float:
+    """Upper bound on ``||Z'^T diag(loss''(Z' w) - c) Z' x||``, the retained rows' part of
+    ``(H - M) x``, ``c`` the curvatures (``cached``) the cached Hessian ``M`` was formed with.
+
+    Row by row, ``|loss''(z_i . w) - c_i| <= |c(m_i) - c_i| + CURVATURE_LIPSCHITZ m_error +
+    CURVATURE_ROUNDING``, ``c(m_i)`` the curvature computed as the cache computes it, at the
+    margin ``m_i`` (within ``m_error`` of ``z_i . w``); and ``|z_i . x| <= |zx_i| + zx_error``.
+    """
+    curvature = expit(m)
+    curvature *= 1.0 - curvature
+    gap = np.abs(curvature - cached)
+    gap *= 1.0 + 2.0 * _EPS
+    gap += CURVATURE_LIPSCHITZ * m_error + CURVATURE_ROUNDING
+    gap *= np.abs(zx) + zx_error
+    return _up(z_norm * np.sqrt(kept_sq(gap)), 8)
 
 
 def logistic_removal(
@@ -539,7 +630,8 @@ def logistic_removal(
                 cache.gram_terms + 2 * p, cache.gram_magnitude * x_norm * x_norm
             )
             zx_keep = _up(np.sqrt(max(quad - removed_sq, 0.0)), 1)
-            taylor = GAMMA_LOGISTIC * row_norm * z_norm * x_norm * zx_keep
+            # |z.x| <= R ||x|| for every row: ||a o a|| <= R ||x|| ||Z' x||
+            taylor = 0.5 * CURVATURE_LIPSCHITZ * row_norm * z_norm * x_norm * zx_keep
             # |z.(w - w_M)| <= R ||w - w_M||: the drift bound of every retained row at once
             rate = CURVATURE_LIPSCHITZ * (row_norm * dw_norm + cache.margin_error)
             drift = (rate + CURVATURE_ROUNDING) * z_norm * zx_keep
@@ -554,28 +646,18 @@ def logistic_removal(
                 declined[k] = True
         if row_pass:
             Zx = Z @ x
-            zx_keep = np.sqrt(kept_sq(Zx))
-            taylor = GAMMA_LOGISTIC * row_norm * z_norm * x_norm * zx_keep
-            # Bound on ||(H - M) x||: curvature drift since the refresh, then removed rows.
-            # |z.(w - w_M)| <= |m - m_M| + both margins' rounding, m the margins at w: the kept
-            # ones, or fresh ones when steps without a pass have left them behind
+            zx_keep = np.sqrt(kept_sq(Zx)) + np.sqrt(n_keep) * zx_error
+            # m: the margins at w, the kept ones or fresh ones when steps without a pass have
+            # left them behind
             if np.array_equal(w, cache.margin_weights[k]):
                 m, m_error = cache.margins[k], cache.tracked_error
             else:
                 m, m_error = Z @ w, rounding_allowance(p, row_norm * w_norm)
                 extra_passes += 1
-            D = np.abs(m - cache.ref_margins[k])
-            slack = m_error + cache.margin_error
-            d_max = float(D.max()) + slack
-            D *= Zx
-            drift = CURVATURE_LIPSCHITZ * z_norm * np.sqrt(kept_sq(D))
-            drift += (CURVATURE_LIPSCHITZ * slack + CURVATURE_ROUNDING) * z_norm * zx_keep
-            drift += (
-                (CURVATURE_LIPSCHITZ * d_max + CURVATURE_ROUNDING)
-                * z_norm
-                * np.sqrt(n_keep)
-                * zx_error
-            )
+            taylor = taylor_bound(m, Zx, m_error, zx_error, z_norm, kept_sq)
+            # Bound on ||(H - M) x||: the curvature at w against the cached one, row by row,
+            # then the rows removed since the refresh
+            drift = curvature_drift(m, cache.curvature[k], Zx, m_error, zx_error, z_norm, kept_sq)
             # rows the cached Hessian still holds:
             # ||sum_j c_j z_j (z_j.x)|| <= sum_j c_j |z_j| |z_j.x|
             removed = float(curv_since @ (since_norms * (np.abs(Zx[since]) + zx_error)))
@@ -633,13 +715,14 @@ def logistic_removal(
                 rz = rz_new
                 it += 1
                 x_norm = _up(float(np.linalg.norm(x)), p)
-                zx_keep = np.sqrt(kept_sq(Zx))
-                taylor = GAMMA_LOGISTIC * row_norm * z_norm * x_norm * zx_keep
+                taylor = taylor_bound(m, Zx, m_error, zx_error, z_norm, kept_sq)
             solve = _up(float(np.linalg.norm(r)), p)
             magnitude += float(weights @ (row_norms * np.abs(Zx))) + lam * n_keep * x_norm
             # H was formed at the computed margins and curvatures, not the exact ones
-            rnd += (CURVATURE_LIPSCHITZ * m_error + CURVATURE_ROUNDING) * z_norm * zx_keep
             zx_error = rounding_allowance(p + it, row_norm * x_norm)
+            taylor = taylor_bound(m, Zx, m_error, zx_error, z_norm, kept_sq)
+            zx_keep = np.sqrt(kept_sq(Zx)) + np.sqrt(n_keep) * zx_error
+            rnd += (CURVATURE_LIPSCHITZ * m_error + CURVATURE_ROUNDING) * z_norm * zx_keep
             if margins is cache.margins:
                 margins, margin_weights = margins.copy(), margin_weights.copy()
             margins[k] = m + Zx
@@ -647,9 +730,6 @@ def logistic_removal(
             step_error = m_error + zx_error
             step_error += 2 * _EPS * row_norm * _up(float(np.linalg.norm(w + x)), p)
             tracked_error = max(tracked_error, step_error)
-        if row_pass:
-            # the entries of Z x that entered ||Z' x||
-            rnd += GAMMA_LOGISTIC * row_norm * z_norm * x_norm * np.sqrt(n_keep) * zx_error
         # Floating point: the computed Delta, and the margins its slopes were read at.
         rnd += rounding_allowance(n + p + 2 * it, magnitude) + margin_error * 0.25 * gone_norms
         taylors.append(taylor)

@@ -231,14 +231,18 @@ class CertifiedLogisticRegression(ClassifierMixin, _CertifiedLinear):
     ``mean_i log(1 + exp(-t_i w.z_i)) + lam/2 ||w||^2 + b.w / n`` with ``b ~ N(0, sigma^2 I)``
     (the paper's ``sum_i loss_i + lam n/2 ||w||^2 + b.w`` divided by ``n``), by L-BFGS and then
     Newton steps until the gradient norm is below ``tol``. ``unlearn`` removes rows with one
-    Newton step ``w- = w + u``, ``H u = Delta``, on the retained rows and adds the paper's bound
-    on the new gradient residual (Corollary 1, ``gamma = 1/4``: ``gamma * R * ||Z'||_2 * ||u|| *
-    ||Z' u||`` with ``Z'`` the retained rows and ``R`` their largest norm) to its
-    :class:`~unlearnkit.certified.RemovalAccountant`, together with ``||H u - Delta||``: to avoid
-    forming ``H`` (``O(n d^2)``) at every removal, ``u`` is first solved with a Hessian cached
-    from an earlier point, whose error is bounded through the Lipschitz second derivative and
-    charged when that is cheaper than computing the exact residual and refining ``u`` by
-    conjugate gradients. That error bound comes either from the Gram matrix of the retained
+    Newton step ``w- = w + u``, ``H u = Delta``, on the retained rows and adds a bound on the
+    new gradient residual to its :class:`~unlearnkit.certified.RemovalAccountant`: a bound on
+    the Taylor remainder -- the paper's Corollary 1, ``gamma * R * ||Z'||_2 * ||u|| * ||Z' u||``
+    (``Z'`` the retained rows, ``R`` their largest norm), with the integral remainder's factor
+    1/2 and the smallest Lipschitz constant of the loss's second derivative, ``gamma = 1 / (6
+    sqrt 3)`` instead of the paper's 1/4, or, when the step passes over the rows, the same
+    bound taken row by row with the third derivative of each row's own margin -- together with
+    ``||H u - Delta||``: to avoid forming ``H`` (``O(n d^2)``) at every removal, ``u`` is first
+    solved with a Hessian cached from an earlier point, whose error is bounded through the
+    Lipschitz second derivative (row by row, from each row's curvature, when the step passes
+    over the rows) and charged when that is cheaper than computing the exact residual and
+    refining ``u`` by conjugate gradients. That error bound comes either from the Gram matrix of the retained
     rows alone (``O(d^2)`` per removal, looser) or from one pass over the rows (``O(n d)``),
     whichever costs less for the removal at hand (``evidence["row_pass"]`` says which); the
     cache is refreshed (``H`` at the current ``w``: the paper's exact step) when its age costs
