@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.linalg
 from scipy.special import expit
 from sklearn.base import clone
 
@@ -410,6 +411,67 @@ def test_retrain_happens_exactly_when_the_budget_would_be_exceeded():
         assert after.bound <= after.budget
     assert retrains >= 2
     assert newton_steps >= 10
+
+
+@pytest.mark.parametrize("warm_steps", [newton.WARM_STEPS, 0])
+def test_the_retrain_starts_warm_and_reaches_the_fit_from_zero(warm_steps, monkeypatch):
+    """A retrain forced by the budget starts from the weights after the Newton step (with Newton
+    steps on the cached Hessian factor, or, without them, L-BFGS from there) and stops under the
+    same ``tol`` as a fit from zero on the retained rows with the same noise. The mean objective
+    is ``lam``-strongly convex, so the two are within ``(||g_warm|| + ||g_zero||) / lam``. The
+    bound restarts at the retrain's residual and keeps covering the actual residual through the
+    Newton steps after it, which carry over the Gram matrix and the norm bounds."""
+    monkeypatch.setattr(newton, "WARM_STEPS", warm_steps)
+    X, y = binary_data(5, n=300, d=8)
+    ids = np.arange(len(X))
+    model = CertifiedLogisticRegression(lam=1e-3, residual_budget=0.05, random_state=0)
+    model.fit(X, y, sample_ids=ids)
+    retrains = after_retrain = 0
+    for i in np.random.default_rng(0).permutation(ids)[:80]:
+        ev = model.unlearn([int(i)]).evidence
+        Xr, yr = retained(model, X, y, ids)
+        assert logistic_residual(model, Xr, yr) <= model.accountant_.bound
+        if not ev["retrained"]:
+            assert ev["warm_steps"] == 0
+            after_retrain += retrains > 0
+            continue
+        retrains += 1
+        assert (ev["warm_steps"] >= 1) == (warm_steps > 0)
+        W_zero, info = newton.fit_logistic(
+            design(model, Xr), pm_targets(model, yr), model._noise, model.lam, model.tol, 1000
+        )
+        g_warm, g_zero = model.fit_gradient_norm_ / len(Xr), info.grad_norm / len(Xr)
+        assert max(g_warm, g_zero) <= model.tol
+        gap = float(np.linalg.norm(weights(model) - W_zero))
+        assert gap <= (g_warm + g_zero) / model.lam + 1e-12, (gap, g_warm, g_zero)
+    assert retrains >= 2
+    assert after_retrain >= 10
+
+
+def test_a_warm_fit_with_a_useless_factor_falls_back_to_lbfgs():
+    """Warm Newton steps are kept only while each halves the gradient: with a factor far from
+    the Hessian none is, and L-BFGS plus the Newton polish reach the tolerance as from zero."""
+    X, y = binary_data(8)
+    Z = np.hstack([X, np.ones((len(X), 1))])
+    T = np.where(y == 1, 1.0, -1.0)[:, None]
+    B = np.random.default_rng(0).normal(scale=5.0, size=(1, Z.shape[1]))
+    lam, tol = 1e-2, 1e-10
+    W_zero, zero = newton.fit_logistic(Z, T, B, lam, tol, 1000)
+    start = W_zero + 0.5
+    useless = (np.eye(Z.shape[1]) * 1e6 * len(Z), False)
+    W, info = newton.fit_logistic(Z, T, B, lam, tol, 1000, start=start, chols=(useless,))
+    assert info.warm_steps == 0
+    assert info.lbfgs_iterations > 0
+    assert info.grad_norm / len(Z) <= tol
+    assert np.linalg.norm(W - W_zero) <= (info.grad_norm + zero.grad_norm) / len(Z) / lam
+    m = Z @ W_zero[0]  # the Hessian at the solution: warm steps alone reach the tolerance
+    hessian = (Z * (expit(m) * expit(-m))[:, None]).T @ Z + lam * len(Z) * np.eye(Z.shape[1])
+    good = scipy.linalg.cho_factor(hessian)
+    W, info = newton.fit_logistic(Z, T, B, lam, tol, 1000, start=start, chols=(good,))
+    assert info.warm_steps >= 1
+    assert info.lbfgs_iterations == 0
+    assert info.grad_norm / len(Z) <= tol
+    assert np.linalg.norm(W - W_zero) <= (info.grad_norm + zero.grad_norm) / len(Z) / lam
 
 
 def test_budget_exhausted_with_raise_leaves_the_model_unchanged():

@@ -58,22 +58,22 @@ the call:
   steps).
 
 Charging a bound spends budget, and spent budget means earlier retrains. With
-``budget_value`` the passes over the rows a unit of budget is worth (a retrain's passes
-divided by the budget), the Gram path is taken when the budget it burns beyond an exact solve
-is worth at most ``ROW_PASSES`` (one) pass -- what the row pass would cost -- and otherwise
-the row pass is done. It pays where the drift stays small between refreshes and refreshes are
-cheap (few features: on the Taiwan credit data, ``p = 24``, every removal took it); with many
-features (Fashion-MNIST, ``p = 785``) a refresh costs dozens of passes and the looser bound
-outgrows one pass a few removals after each refresh, so most removals pass over the rows. When
-even the row pass's bound burns budget worth more than ``EXACT_PASSES`` passes, the exact
-residual ``H u - Delta`` is computed with the Hessian at ``w`` and the step is refined by
-preconditioned conjugate gradients until the residual is below ``SOLVE_SHARE`` of the Taylor
-term; the residual reached is charged. (Either way the model's gradient residual stays below
-the budget, which is what bounds its distance from the exact minimiser.) The cached Hessian is
-refreshed -- recomputed at the current weights on the retained rows, which makes that removal
-exactly the paper's step with ``H`` at ``w`` -- as soon as what its age has cost since the last
-refresh (budget burnt, in passes, and passes beyond one per removal) exceeds what a refresh
-costs.
+``budget_value`` the passes over the rows a unit of budget is worth (the last retrain's
+passes, or the fit's before any retrain, divided by the budget), the Gram path is taken when
+the budget it burns beyond an exact solve is worth at most ``ROW_PASSES`` (one) pass -- what
+the row pass would cost -- and otherwise the row pass is done. It pays where the drift stays
+small between refreshes and refreshes are cheap (few features: on the Taiwan credit data,
+``p = 24``, every removal took it); with many features (Fashion-MNIST, ``p = 785``) a refresh
+costs dozens of passes and the looser bound outgrows one pass a few removals after each
+refresh, so most removals pass over the rows. When even the row pass's bound burns budget
+worth more than ``EXACT_PASSES`` passes, the exact residual ``H u - Delta`` is computed with
+the Hessian at ``w`` and the step is refined by preconditioned conjugate gradients until the
+residual is below ``SOLVE_SHARE`` of the Taylor term; the residual reached is charged. (Either
+way the model's gradient residual stays below the budget, which is what bounds its distance
+from the exact minimiser.) The cached Hessian is refreshed -- recomputed at the current
+weights on the retained rows, which makes that removal exactly the paper's step with ``H`` at
+``w`` -- as soon as what its age has cost since the last refresh (budget burnt, in passes, and
+passes beyond one per removal) exceeds what a refresh costs.
 
 Every charged quantity also carries a bound on its floating-point error
 (:func:`rounding_allowance`): the computed ``Delta`` and the margins it is read at, the entries
@@ -123,6 +123,9 @@ CURVATURE_LIPSCHITZ = 1.0 / (6.0 * np.sqrt(3.0))
 _PEAK = float(np.log(2.0 + np.sqrt(3.0)))
 #: Newton iterations that polish the L-BFGS solution to the requested gradient norm.
 POLISH_STEPS = 25
+#: Most Newton steps a warm fit takes with a cached Hessian factor (each must halve the
+#: gradient norm) before L-BFGS takes over.
+WARM_STEPS = 30
 #: The conjugate-gradient solve stops once its residual is below this share of the Taylor term.
 SOLVE_SHARE = 1e-2
 #: Passes over the rows the exact residual and one refinement cost, against which the budget
@@ -189,6 +192,8 @@ def rounding_allowance(n_terms: int, magnitude: float) -> float:
 class FitInfo:
     """What a fit did: the final gradient norm (paper scale) and the work spent.
 
+    ``warm_steps`` counts the Newton steps a warm fit took with the cached Hessian factor.
+
     ``grad_norm`` is the norm of the computed joint gradient of all heads; ``rounding`` bounds
     how far the exact gradient norm can be from it. The accountant starts at their sum.
     """
@@ -200,6 +205,7 @@ class FitInfo:
     newton_steps: int
     work: float
     head_grad_norms: list[float] = field(default_factory=list)
+    warm_steps: int = 0
 
 
 def _head_objective(
@@ -235,30 +241,79 @@ def _head_rounding(
     return rounding_allowance(n + p, magnitude) + 0.25 * margin_error * float(norms.sum())
 
 
-def _fit_head(
-    Z: np.ndarray, t: np.ndarray, b: np.ndarray, lam: float, tol: float, max_iter: int
-) -> tuple[np.ndarray, float, float, int, int, int, float]:
+def _warm_steps(
+    w: np.ndarray,
+    Z: np.ndarray,
+    t: np.ndarray,
+    b: np.ndarray,
+    lam: float,
+    tol: float,
+    chol: tuple[np.ndarray, bool],
+) -> tuple[np.ndarray, int, int, float]:
+    """Newton steps from ``w`` with a fixed Hessian factor ``chol`` (paper scale) while each at
+    least halves the gradient norm: the weights reached, the steps taken, the objective
+    evaluations and the work."""
     n, p = Z.shape
-    res = scipy.optimize.minimize(
-        _head_objective,
-        np.zeros(p),
-        args=(Z, t, b, lam),
-        jac=True,
-        method="L-BFGS-B",
-        options={"maxiter": max_iter, "gtol": tol / np.sqrt(p), "ftol": 0.0, "maxcor": 20},
-    )
-    w = np.asarray(res.x, dtype=np.float64)
-    nfev = int(res.nfev)
-    work = 2.0 * n * p * nfev
+    _, g = _head_objective(w, Z, t, b, lam)
+    nfev, steps, work = 1, 0, 2.0 * n * p
+    for _ in range(WARM_STEPS):
+        gnorm = float(np.linalg.norm(g))
+        if gnorm <= tol:
+            break
+        # the factor is of the summed objective, n times the Hessian of the mean one
+        trial = w - n * _cho_solve(chol, g)
+        _, g_new = _head_objective(trial, Z, t, b, lam)
+        nfev += 1
+        work += 2.0 * n * p + 2.0 * p * p
+        if float(np.linalg.norm(g_new)) > 0.5 * gnorm:
+            break
+        w, g = trial, g_new
+        steps += 1
+    return w, steps, nfev, work
+
+
+def _fit_head(
+    Z: np.ndarray,
+    t: np.ndarray,
+    b: np.ndarray,
+    lam: float,
+    tol: float,
+    max_iter: int,
+    start: np.ndarray | None = None,
+    chol: tuple[np.ndarray, bool] | None = None,
+) -> tuple[np.ndarray, float, float, int, int, int, int, float]:
+    n, p = Z.shape
+    w = np.zeros(p) if start is None else np.array(start, dtype=np.float64)
+    nfev = warm = nit = 0
+    work = 0.0
+    g = None
+    if chol is not None:
+        w, warm, nfev, work = _warm_steps(w, Z, t, b, lam, tol, chol)
+        _, g = _head_objective(w, Z, t, b, lam)
+        nfev += 1
+        work += 2.0 * n * p
+    if g is None or float(np.linalg.norm(g)) > tol:
+        res = scipy.optimize.minimize(
+            _head_objective,
+            w,
+            args=(Z, t, b, lam),
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": max_iter, "gtol": tol / np.sqrt(p), "ftol": 0.0, "maxcor": 20},
+        )
+        w = np.asarray(res.x, dtype=np.float64)
+        nit = int(res.nit)
+        nfev += int(res.nfev)
+        work += 2.0 * n * p * int(res.nfev)
     f, g = _head_objective(w, Z, t, b, lam)
     steps = 0
     for _ in range(POLISH_STEPS):
         gnorm = float(np.linalg.norm(g))
         if gnorm <= tol:
             break
-        chol = scipy.linalg.cho_factor(_head_hessian(w, Z, t, lam))
+        chol_w = scipy.linalg.cho_factor(_head_hessian(w, Z, t, lam))
         work += GEMM_SHARE * (n * p * (p + 1) / 2 + p**3 / 3) + n * p
-        step = -_cho_solve(chol, g)
+        step = -_cho_solve(chol_w, g)
         scale = 1.0
         while True:
             f_new, g_new = _head_objective(w + scale * step, Z, t, b, lam)
@@ -276,29 +331,55 @@ def _fit_head(
         steps += 1
     rounding = _head_rounding(w, Z, t, b, lam, np.linalg.norm(Z, axis=1))
     gnorm = float(np.linalg.norm(g)) * n
-    return w, gnorm, rounding, int(res.nit), nfev, steps, work
+    return w, gnorm, rounding, nit, nfev, steps, warm, work
 
 
 def fit_logistic(
-    Z: np.ndarray, T: np.ndarray, B: np.ndarray, lam: float, tol: float, max_iter: int
+    Z: np.ndarray,
+    T: np.ndarray,
+    B: np.ndarray,
+    lam: float,
+    tol: float,
+    max_iter: int,
+    *,
+    start: np.ndarray | None = None,
+    chols: tuple[Any, ...] | None = None,
 ) -> tuple[np.ndarray, FitInfo]:
     """Minimise ``L_b(w; D)`` for each head: L-BFGS, then Newton steps to ``||grad|| <= tol``.
 
     ``Z`` (n, p) is the design, ``T`` (n, heads) the +-1 targets, ``B`` (heads, p) the noise.
     Returns the weights (heads, p) and a :class:`FitInfo` whose ``grad_norm`` is the norm of
     the joint gradient of all heads in the paper's scale.
+
+    A *warm* fit starts from ``start`` (heads, p) instead of zero and, with ``chols`` (a
+    Cholesky factor per head of a Hessian of the summed objective near the solution), first
+    takes Newton steps with that fixed factor for as long as each halves the gradient norm.
+    L-BFGS and the Newton polish then go on from there only if the gradient is still above
+    ``tol``. The objective is strongly convex, so its minimiser is unique and a warm fit stops
+    under the same ``||grad|| <= tol`` as a fit from zero: the two are within ``2 tol / lam``
+    of each other (in the mean scale), whatever the start.
     """
     heads = T.shape[1]
     W = np.empty((heads, Z.shape[1]))
     norms: list[float] = []
     rounding = 0.0
-    iters = nfev = steps = 0
+    iters = nfev = steps = warm = 0
     work = 0.0
     for k in range(heads):
-        W[k], gnorm, rnd, it, fe, st, wk = _fit_head(Z, T[:, k], B[k], lam, tol, max_iter)
+        W[k], gnorm, rnd, it, fe, st, ws, wk = _fit_head(
+            Z,
+            T[:, k],
+            B[k],
+            lam,
+            tol,
+            max_iter,
+            None if start is None else start[k],
+            None if chols is None else chols[k],
+        )
         norms.append(gnorm)
         rounding += rnd
         iters, nfev, steps, work = iters + it, nfev + fe, steps + st, work + wk
+        warm += ws
     info = FitInfo(
         grad_norm=float(np.sqrt(np.sum(np.square(norms)))),
         rounding=rounding,
@@ -307,6 +388,7 @@ def fit_logistic(
         newton_steps=steps,
         work=work,
         head_grad_norms=norms,
+        warm_steps=warm,
     )
     return W, info
 

@@ -13,8 +13,11 @@ needs). Removing rows takes one Newton step on the objective of the retained row
 ``||grad L_b(w-; D')||`` to a :class:`~unlearnkit.certified.RemovalAccountant`. While the total
 stays within ``sigma * epsilon / c`` (``c = sqrt(2 log(1.5 / delta))``) the model is
 ``(epsilon, delta)``-indistinguishable from a retrain on the retained rows (Theorem 3); a removal
-that would exceed it retrains from scratch with fresh noise instead, or raises
-:class:`~unlearnkit.errors.BudgetExhaustedError` when ``on_budget_exhausted="raise"``.
+that would exceed it retrains with fresh noise instead, or raises
+:class:`~unlearnkit.errors.BudgetExhaustedError` when ``on_budget_exhausted="raise"``. The
+retrain minimises the new perturbed objective to the same tolerance as ``fit``; it starts from
+the current weights (the objective is strongly convex, so it has one minimiser and the start
+changes only how fast it is reached), and its final gradient norm restarts the bound.
 
 The noise vector ``b`` is part of the secret: the certificate holds for an observer who sees the
 model's weights but not ``b``. It is never exposed as a public attribute; a saved model file
@@ -90,6 +93,7 @@ class _CertifiedLinear(Unlearner):
     _noise: np.ndarray
     _Z: np.ndarray
     _fit_work: float
+    _retrain_work: float
     _fit_grad_norm: float
     _fit_bound: float
     _sigma: float
@@ -242,17 +246,21 @@ class CertifiedLogisticRegression(ClassifierMixin, _CertifiedLinear):
     solved with a Hessian cached from an earlier point, whose error is bounded through the
     Lipschitz second derivative (row by row, from each row's curvature, when the step passes
     over the rows) and charged when that is cheaper than computing the exact residual and
-    refining ``u`` by conjugate gradients. That error bound comes either from the Gram matrix of the retained
-    rows alone (``O(d^2)`` per removal, looser) or from one pass over the rows (``O(n d)``),
-    whichever costs less for the removal at hand (``evidence["row_pass"]`` says which); the
-    cache is refreshed (``H`` at the current ``w``: the paper's exact step) when its age costs
-    more than a refresh. Floating-point error is bounded and charged too. The bound starts at
-    the final gradient norm of the fit. When a removal would take it above
-    ``sigma * epsilon / c``, ``c = sqrt(2 log(1.5/delta))``, the model retrains from scratch on
-    the retained rows with fresh noise and the bound restarts. ``evidence`` of each
+    refining ``u`` by conjugate gradients. That error bound comes either from the Gram matrix
+    of the retained rows alone (``O(d^2)`` per removal, looser) or from one pass over the rows
+    (``O(n d)``), whichever costs less for the removal at hand (``evidence["row_pass"]`` says
+    which); the cache is refreshed (``H`` at the current ``w``: the paper's exact step) when its
+    age costs more than a refresh. Floating-point error is bounded and charged too. The bound
+    starts at the final gradient norm of the fit. When a removal would take it above
+    ``sigma * epsilon / c``, ``c = sqrt(2 log(1.5/delta))``, the model retrains on the retained
+    rows with fresh noise and the bound restarts at the retrain's final gradient norm. The
+    retrain stops under the same ``tol`` as a fit from zero, but starts from the weights after
+    the Newton step, with Newton steps that reuse the cached Hessian factor (``evidence
+    ["warm_steps"]`` counts them) before L-BFGS: the objective is strongly convex, so both
+    reach its one minimiser, to within ``2 tol / lam`` of each other. ``evidence`` of each
     result gives the bound before and after, its parts, the remaining budget and whether the
     model retrained; ``retrained_fraction`` is 1.0 for a retrain and otherwise the step's share
-    of the multiply-adds of the last fit.
+    of the multiply-adds of a fit from zero.
 
     Two classes give one logistic head (the positive class is ``classes_[1]``); more give one
     head per class, one-vs-rest. **How epsilon composes over heads:** the ``K`` heads are one
@@ -299,8 +307,8 @@ class CertifiedLogisticRegression(ClassifierMixin, _CertifiedLinear):
     random_state : int, RandomState instance or None, default=None
         Seeds the noise ``b`` of the fit and of every retrain after it.
     on_budget_exhausted : {"retrain", "raise"}, default="retrain"
-        What a removal that would exceed the budget does: retrain from scratch on the retained
-        rows with fresh noise, or raise ``BudgetExhaustedError`` and leave the model unchanged.
+        What a removal that would exceed the budget does: retrain on the retained rows with
+        fresh noise, or raise ``BudgetExhaustedError`` and leave the model unchanged.
 
     Attributes
     ----------
@@ -471,21 +479,22 @@ class CertifiedLogisticRegression(ClassifierMixin, _CertifiedLinear):
         out[over] /= norms[over, None]
         return out
 
-    def _train(self, rows: np.ndarray, noise: np.ndarray) -> dict[str, Any]:
-        """Attributes of a model trained from scratch on stored rows ``rows`` with ``noise``."""
+    def _train(
+        self,
+        rows: np.ndarray,
+        noise: np.ndarray,
+        warm: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> dict[str, Any]:
+        """Attributes of a model trained on stored rows ``rows`` with ``noise``: from zero, or
+        (:meth:`_warm_train`) from the weights ``warm[1]`` after removing the rows
+        ``warm[0]``."""
+        if warm is not None:
+            return self._warm_train(rows, noise, *warm)
         Z = self._Z[rows]
         W, info = _newton.fit_logistic(
             Z, self._T[rows], noise, float(self.lam), float(self.tol), int(self.max_iter)
         )
-        worst = max(info.head_grad_norms) / len(rows)
-        if worst > float(self.tol):
-            warnings.warn(
-                f"The fit stopped at gradient norm {worst:.3g} of the "
-                f"mean objective, above tol={self.tol:g}; the residual is charged to the "
-                "removal budget. Increase max_iter to converge further.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+        self._warn_unconverged(info, len(rows))
         gram = Z.T @ Z
         z_norm, norm_work = _newton.spectral_norm(Z, gram)
         row_norm = float(self._row_norms[rows].max())
@@ -506,8 +515,64 @@ class CertifiedLogisticRegression(ClassifierMixin, _CertifiedLinear):
             "_fit_grad_norm": info.grad_norm,
             "_fit_bound": info.grad_norm + info.rounding,
             "_fit_work": info.work + norm_work + cache_work,
+            "_retrain_work": info.work + norm_work + cache_work,
             **self._public(W),
         }
+
+    def _warm_train(
+        self, rows: np.ndarray, noise: np.ndarray, gone: np.ndarray, start: np.ndarray
+    ) -> dict[str, Any]:
+        """A retrain on ``rows`` with ``noise`` that starts from the weights ``start`` and takes
+        Newton steps with the cached Hessian factor first (:func:`_newton.fit_logistic`). It
+        stops under the same ``tol`` as a fit from zero, and the objective has one minimiser,
+        so it is that fit up to the tolerance both reach; its final gradient norm restarts the
+        bound as a fit's does. What does not depend on the weights is carried over instead of
+        recomputed: the Gram matrix of the rows (downdated by the rows removed since the last
+        refresh and by ``gone``), and the bounds on ``||Z||_2`` and on the row norms, both
+        taken over a superset of ``rows``."""
+        cache = self._cache
+        W, info = _newton.fit_logistic(
+            self._Z[rows],
+            self._T[rows],
+            noise,
+            float(self.lam),
+            float(self.tol),
+            int(self.max_iter),
+            start=start,
+            chols=cache.chols,
+        )
+        self._warn_unconverged(info, len(rows))
+        gram, terms = cache.gram, cache.gram_terms
+        if gram is not None:
+            Zd = self._Z[np.concatenate([cache.since, gone]).astype(np.intp)]
+            gram = gram - Zd.T @ Zd
+            terms += len(Zd)
+        dead = np.setdiff1d(np.arange(len(self._Z)), rows)
+        cache = _newton.hessian_cache(
+            self._Z, W, dead, float(self.lam), self._row_norm, gram, terms, cache.gram_magnitude
+        )
+        return {
+            "_noise": noise,
+            "_W": W,
+            "_cache": cache,
+            "_dead": dead,
+            "_fit_grad_norm": info.grad_norm,
+            "_fit_bound": info.grad_norm + info.rounding,
+            "_retrain_work": info.work + cache.cost * self._Z.size,
+            "_warm_steps": info.warm_steps,
+            **self._public(W),
+        }
+
+    def _warn_unconverged(self, info: _newton.FitInfo, n_rows: int) -> None:
+        worst = max(info.head_grad_norms) / n_rows
+        if worst > float(self.tol):
+            warnings.warn(
+                f"The fit stopped at gradient norm {worst:.3g} of the "
+                f"mean objective, above tol={self.tol:g}; the residual is charged to the "
+                "removal budget. Increase max_iter to converge further.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
 
     def _public(self, W: np.ndarray) -> dict[str, Any]:
         if self.fit_intercept:
@@ -528,7 +593,7 @@ class CertifiedLogisticRegression(ClassifierMixin, _CertifiedLinear):
             self._z_norm,
             self._row_norm,
             self._row_norms,
-            self._fit_work / self._Z.size / self._accountant.budget,
+            self._retrain_work / self._Z.size / self._accountant.budget,
         )
         acc, retrain = self._decide(rows, step.increment)
         extra: dict[str, Any] = {
@@ -540,14 +605,16 @@ class CertifiedLogisticRegression(ClassifierMixin, _CertifiedLinear):
             "row_pass": bool(any(step.row_pass)),
             "hessian_refreshed": step.refreshed,
             "heads": len(self._W),
+            "warm_steps": 0,
         }
         if retrain:
             keep_rows = self._store.retained(excluding=rows)
             rng = copy.deepcopy(self._rng)
             noise = self._draw_noise(rng, self._noise.shape)
-            state = self._train(keep_rows, noise)
+            state = self._train(keep_rows, noise, warm=(rows, step.W))
             self._check_fit_residual(state["_fit_bound"], acc)
             acc.restart(state["_fit_bound"], removed=len(rows))
+            extra["warm_steps"] = state.pop("_warm_steps")
             self.__dict__.update(state)
             self._rng = rng
             fraction = 1.0
