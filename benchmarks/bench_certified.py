@@ -4,12 +4,16 @@ Sequential single-row removals from a :class:`~unlearnkit.certified.CertifiedLog
 with ``epsilon = 1``, ``delta = 1e-4``, on scikit-learn's digits (3 vs 8), the Taiwan
 credit-default data and two Fashion-MNIST classes (sandal vs sneaker). Every removal is timed,
 the retrains the budget forces included, against retraining the same certified model from
-scratch on the retained rows (same ``lam`` and ``sigma``, its own noise; best of several) and
-against a scikit-learn ``LogisticRegression`` refit (default tolerance, no noise: cheaper, and
-not certified). After the removals the test accuracy is compared with that of the exact
-minimiser on the retained rows with the model's own noise (the model the Newton steps track,
-so the gap measures what the removals themselves cost), and with the mean accuracy of the
-certified retrains with fresh noise (whose spread shows how much the noise alone moves it).
+scratch on the retained rows (``fit`` from zero with the same ``lam`` and ``sigma`` and its own
+noise, best of several: what a user without unlearning would run) and against a scikit-learn
+``LogisticRegression`` refit (default tolerance, no noise: cheaper, and not certified). The
+retrains inside ``unlearn`` start warm (from the current weights, with the cached Hessian
+factor) and stop under the same tolerance as ``fit``; their own mean time is reported apart
+(``retrain_in_unlearn_s_mean``), and the baseline stays the fit from zero. After the
+removals the test accuracy is compared with that of the exact minimiser on the retained rows
+with the model's own noise (the model the Newton steps track, so the gap measures what the
+removals themselves cost), and with the mean accuracy of the certified retrains with fresh
+noise (whose spread shows how much the noise alone moves it).
 A grid over ``lam`` and ``sigma`` gives the accuracy / epsilon trade-off: test accuracy, the
 removals taken before the first retrain at ``epsilon = 1``, and the epsilon that all the
 removals of the run would need without any retrain (``c * (fit residual + sum of the charged
@@ -25,8 +29,11 @@ pixels in [0, 1] divided by the largest row norm); test rows get the same scalin
 clipped to norm 1 by the model where they exceed it. BLAS runs on one thread for both sides,
 so that the figures do not depend on what else the machine is doing.
 
-Goals: removals on average at least 100x faster than the certified retrain, retrains included;
-test accuracy after the removals within 1 point of the same-noise retrain.
+Goals: 1000 sequential removals on average at least 100x faster than the certified retrain,
+retrains included; test accuracy after the removals within 1 point of the same-noise retrain.
+The digits subset has only 267 training rows, so 1000 removals cannot be made there: a fifth
+of the rows (53) is removed, and the goal, stated for 1000 removals, is not applied to that row
+(``goal_applies`` is false and ``goal_met`` null; its figures are reported all the same).
 """
 
 from __future__ import annotations
@@ -55,6 +62,8 @@ EPSILON = 1.0
 DELTA = 1e-4
 #: Certified retrains timed (each with its own noise; their accuracies are averaged).
 RETRAINS = 2 if quick() else 5
+#: The number of sequential removals the goal is stated for.
+GOAL_REMOVALS = 1000
 
 
 @dataclass
@@ -213,6 +222,8 @@ def sequential(data: Dataset) -> dict[str, Any]:
         same_noise = same_noise_retrain(run["model"]).score(data.X_test, data.y_test)
     per_removal = float(run["seconds"].mean())
     newton = run["seconds"][~run["retrained"]]
+    inside = run["seconds"][run["retrained"]]
+    applies = data.removals >= GOAL_REMOVALS
     fresh = np.array([m.score(data.X_test, data.y_test) for m in fitted])
     gap = 100 * (run["accuracy_after"] - same_noise)
     speedup = retrain_s / per_removal
@@ -231,6 +242,7 @@ def sequential(data: Dataset) -> dict[str, Any]:
         "removal_s_mean": per_removal,
         "removal_s_median": float(np.median(run["seconds"])),
         "newton_step_s_mean": float(newton.mean()),
+        "retrain_in_unlearn_s_mean": float(inside.mean()) if len(inside) else None,
         "retrain_s": retrain_s,
         "sklearn_refit_s": sklearn_s,
         "speedup": speedup,
@@ -243,7 +255,13 @@ def sequential(data: Dataset) -> dict[str, Any]:
         "accuracy_sklearn": sk[-1].score(data.X_test, data.y_test),
         "accuracy_gap_points": gap,
         "accuracy_gap_fresh_noise_points": 100 * (run["accuracy_after"] - fresh.mean()),
-        "goal_met": bool(speedup >= 100 and abs(gap) <= 1.0),
+        "goal_applies": applies,
+        "goal_met": bool(speedup >= 100 and abs(gap) <= 1.0) if applies else None,
+        "goal_note": None
+        if applies
+        else f"{len(data.X_train)} training rows: {GOAL_REMOVALS} sequential removals are "
+        f"impossible, {data.removals} were made; the goal is stated for {GOAL_REMOVALS} "
+        "removals and is not applied here",
     }
 
 
@@ -352,6 +370,7 @@ def main() -> None:
             "hessian_refreshes",
             "row_pass_steps",
             "removal_s_mean",
+            "retrain_in_unlearn_s_mean",
             "retrain_s",
             "sklearn_refit_s",
             "speedup",
@@ -366,7 +385,12 @@ def main() -> None:
         tradeoff=grid,
         epsilon=EPSILON,
         delta=DELTA,
-        goal_met=bool(rows) and all(r["goal_met"] for r in rows),
+        baseline="CertifiedLogisticRegression.fit from zero on the retained rows (same lam and "
+        "sigma, fresh noise), best of several; the retrains inside unlearn start warm and are "
+        "timed as part of the removals",
+        goal_scope=f"rows with at least {GOAL_REMOVALS} removals (goal_applies)",
+        goal_met=any(r["goal_applies"] for r in rows)
+        and all(r["goal_met"] for r in rows if r["goal_applies"]),
     )
 
 

@@ -459,14 +459,16 @@ def hessian_cache(
     keep = np.ones(n, dtype=bool)
     keep[dead] = False
     rows = np.flatnonzero(keep)
-    Zk = Z[rows]
     margins = W @ Z.T
     curvature = expit(margins)
     curvature *= 1.0 - curvature
     chols = []
     traces = []
     for k in range(W.shape[0]):
-        Zs = Zk * np.sqrt(curvature[k, rows])[:, None]
+        # rows not retained get weight zero: an exact zero term, and no copy of the kept rows
+        scale = np.sqrt(curvature[k])
+        scale[dead] = 0.0
+        Zs = Z * scale[:, None]
         H = Zs.T @ Zs
         H.flat[:: p + 1] += lam * len(rows)
         traces.append(_up(float(np.trace(H)), p))
