@@ -314,6 +314,26 @@ def test_the_row_by_row_taylor_bound_covers_the_remainder_for_large_steps(seed):
         assert remainder <= bound <= corollary * (1 + 1e-9), (scale, remainder, bound)
 
 
+@pytest.mark.parametrize("p", [3, 40, 785])
+def test_single_precision_products_stay_within_their_error_bound(p):
+    """The row pass reads ``Z x`` from a single-precision copy of ``Z``; every entry is within
+    the charged bound of the exact product (computed here in extended precision), for rows of
+    every norm up to ``R`` and entries of very different sizes (some subnormal in single
+    precision), and the bound is no looser than a few ``p u R ||x||``."""
+    rng = np.random.default_rng(p)
+    Z = rng.normal(size=(500, p)) * np.exp(rng.uniform(-60, 0, size=(500, p)))
+    Z[:250] = rng.uniform(0, 1, size=(250, p))  # pixel-like rows
+    Z /= np.linalg.norm(Z, axis=1).max()
+    x = rng.normal(size=p) * np.exp(rng.uniform(-110, 3, size=p))
+    x[: p // 2 + 1] = rng.normal(scale=3.0, size=p // 2 + 1)
+    row_norm = float(np.linalg.norm(Z, axis=1).max())
+    zx, error = newton.single_product(Z.astype(np.float32), x, row_norm)
+    exact = (Z.astype(np.longdouble) * x.astype(np.longdouble)).sum(axis=1)
+    assert np.all(np.abs(zx.astype(np.longdouble) - exact) <= error)
+    u = np.finfo(np.float32).eps / 2
+    assert error <= 1.01 * (p + 3) * u * row_norm * np.linalg.norm(x) + 1e-40
+
+
 def test_third_derivative_max_bounds_the_loss_on_every_interval():
     rng = np.random.default_rng(0)
     lo = rng.normal(scale=4.0, size=3000)

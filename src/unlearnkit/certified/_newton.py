@@ -110,6 +110,7 @@ __all__ = [
     "ridge_removal",
     "ridge_residual",
     "rounding_allowance",
+    "single_product",
     "spectral_norm",
     "taylor_bound",
     "third_derivative_max",
@@ -121,6 +122,9 @@ __all__ = [
 CURVATURE_LIPSCHITZ = 1.0 / (6.0 * np.sqrt(3.0))
 #: Where the third derivative's modulus peaks at ``CURVATURE_LIPSCHITZ``: ``|m| = log(2+sqrt 3)``.
 _PEAK = float(np.log(2.0 + np.sqrt(3.0)))
+#: Unit roundoff and smallest subnormal of single precision (the row pass's products).
+_U32 = float(np.finfo(np.float32).eps) / 2.0
+_TINY32 = float(np.finfo(np.float32).smallest_subnormal)
 #: Newton iterations that polish the L-BFGS solution to the requested gradient norm.
 POLISH_STEPS = 25
 #: Most Newton steps a warm fit takes with a cached Hessian factor (each must halve the
@@ -526,6 +530,23 @@ def _up(value: float, terms: int) -> float:
     return float(value) * (1.0 + 2.0 * (terms + 2) * _EPS)
 
 
+def single_product(Z32: np.ndarray, x: np.ndarray, row_norm: float) -> tuple[np.ndarray, float]:
+    """``Z x`` from the single-precision copy ``Z32`` of ``Z`` (half the memory traffic of the
+    double-precision product, which is what a pass over many rows waits for), and a bound on
+    each entry's distance from the exact ``z_i . x`` for every row of norm at most
+    ``row_norm``: rounding ``z_i`` and ``x`` to single precision moves each term by at most
+    ``2 u + u^2`` of its size, and a ``p``-term sum in single precision (any order, with or
+    without fused multiply-adds) by at most ``gamma_p = p u / (1 - p u)`` of the sum of their
+    sizes, ``u = 2^-24``, with ``sum_j |z_ij x_j| <= ||z_i|| ||x||``; gradual underflow adds
+    at most the smallest subnormal per term and per rounded entry."""
+    p = Z32.shape[1]
+    zx = np.asarray(Z32 @ x.astype(np.float32), dtype=np.float64)
+    gamma = p * _U32 / (1.0 - p * _U32)
+    relative = gamma * (1.0 + _U32) ** 2 + 2.0 * _U32 + _U32 * _U32
+    size = _up(float(row_norm) * _up(float(np.linalg.norm(x)), p), 1)
+    return zx, _up(relative * size + 3.0 * p * _TINY32 * (1.0 + size), 4)
+
+
 def third_derivative_max(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Upper bound on the largest ``|d^3 loss / dm^3|`` over each interval ``[lo_i, hi_i]``.
 
@@ -619,6 +640,7 @@ def logistic_removal(
     row_norm: float,
     row_norms: np.ndarray,
     budget_value: float,
+    Z32: np.ndarray | None = None,
 ) -> RemovalStep:
     """Newton removal of rows ``gone`` for every head, with the paper's residual bound.
 
@@ -628,7 +650,8 @@ def logistic_removal(
     rounding that cancellation can cost. ``z_norm`` bounds ``||Z'||_2`` and ``row_norm`` the
     norms of the retained rows (both computed on a superset of them); ``row_norms`` are the
     norms of every stored row. ``budget_value`` is what a unit of budget is worth in passes
-    over the rows.
+    over the rows. With ``Z32``, a single-precision copy of ``Z``, the row pass takes ``Z x``
+    from it (:func:`single_product`) and charges its larger error bound.
     """
     n, p = Z.shape
     heads = W.shape[0]
@@ -729,7 +752,10 @@ def logistic_removal(
             else:
                 declined[k] = True
         if row_pass:
-            Zx = Z @ x
+            if Z32 is None:
+                Zx = Z @ x
+            else:
+                Zx, zx_error = single_product(Z32, x, row_norm)
             zx_keep = np.sqrt(kept_sq(Zx)) + np.sqrt(n_keep) * zx_error
             # m: the margins at w, the kept ones or fresh ones when steps without a pass have
             # left them behind
@@ -764,6 +790,9 @@ def logistic_removal(
                 )
                 tracked_error = max(tracked_error, m_error + step_error)
         else:
+            if Z32 is not None:  # the refinement works in double precision throughout
+                Zx, zx_error = Z @ x, rounding_allowance(p, row_norm * x_norm)
+                extra_passes += 1
             weights = expit(m)
             weights *= 1.0 - weights
             weights[dead] = 0.0

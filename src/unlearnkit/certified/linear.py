@@ -353,6 +353,7 @@ class CertifiedLogisticRegression(ClassifierMixin, _CertifiedLinear):
     _T: np.ndarray
     _W: np.ndarray
     _row_norms: np.ndarray
+    _Z32: np.ndarray
     _dead: np.ndarray
     _cache: _newton.HessianCache
     _z_norm: float
@@ -413,6 +414,7 @@ class CertifiedLogisticRegression(ClassifierMixin, _CertifiedLinear):
             self.classes_, self._T = _targets(yv)
             self._Z = self._design(self._bounded(Xv, fitting=True))
             self._row_norms = np.linalg.norm(self._Z, axis=1)
+            self._Z32 = self._Z.astype(np.float32)
             self._rng = self._new_rng()
             self._sigma = sigma
             noise = self._draw_noise(self._rng, (self._T.shape[1], self._Z.shape[1]))
@@ -594,6 +596,7 @@ class CertifiedLogisticRegression(ClassifierMixin, _CertifiedLinear):
             self._row_norm,
             self._row_norms,
             self._retrain_work / self._Z.size / self._accountant.budget,
+            self._Z32,
         )
         acc, retrain = self._decide(rows, step.increment)
         extra: dict[str, Any] = {
