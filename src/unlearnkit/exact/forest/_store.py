@@ -1,12 +1,15 @@
-"""The heaps that hold a forest, and running kernels on them without touching the old state.
+"""The heaps that hold a forest, and the versions of it that share them.
 
-A :class:`ForestStore` is never changed once built: an operation runs a kernel that appends
-to the heaps past the store's lengths and returns a new store with new lengths and roots. The
-old store reads only what lies below its own lengths, so it stays valid: this is what lets
-:meth:`unlearnkit.base.Unlearner.unlearn` restore a model after a failure simply by restoring
-its attributes. A "high-water mark" shared by the stores over the same heaps records how far
-they have been claimed; an operation that starts from a store whose lengths are not the mark
-(an older store, or a shallow copy of a model that has moved on) copies the heaps first.
+Updates change the trees in place: before a block of the heaps is first written, the kernel
+records it in a journal. Each :class:`ForestStore` is one version of the forest over a
+:class:`_Lineage` (the heaps and the journals between its versions). A store reads the heaps
+through :attr:`ForestStore.heaps`, which first brings them to its own version by exchanging
+journaled words (undo backward, redo forward): so a model restored after a failure by putting
+its old attributes back, or a shallow copy of a model that has moved on, still sees its own
+trees. The last :data:`KEEP_VERSIONS` journals are kept; a store older than that cannot be
+brought back and says so. An update that starts from a store that is not its lineage's newest
+version, and an update that outgrows the heaps, write into copies (a new lineage) and leave
+the original heaps as they were.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from unlearnkit.errors import UnlearnError
 from unlearnkit.exact.forest import _tree as kern
 
 _HEAPS = (kern.L_I, kern.L_F)
@@ -25,6 +29,14 @@ _HEAPS = (kern.L_I, kern.L_F)
 SHALLOW_DEPTH = 500
 #: Stack bytes reserved per tree level for deeper trees (a frame of the update is about 2 KiB).
 _STACK_PER_LEVEL = 16 * 1024
+#: How many earlier versions of a forest stay reachable from stores that share its heaps.
+KEEP_VERSIONS = 4
+_HEAP_FLAGS = (1 << int(kern.L_I)) | (1 << int(kern.L_F))
+_JOURNAL_FLAG = 1 << int(kern.L_J)
+
+
+class SupersededForestError(UnlearnError):
+    """A forest state was updated too many times since, through a model sharing its trees."""
 
 
 def _on_big_stack(fn: Callable[[], Any], depth: int) -> Any:
@@ -56,37 +68,98 @@ _STACK_LOCK = threading.Lock()
 
 
 def _resized(a: np.ndarray, size: int, used: int) -> np.ndarray:
-    """A copy of the used part of ``a`` in a larger heap (the rest is written before read)."""
+    """A copy of the used part of ``a`` in a larger array (the rest is written before read)."""
     out = np.empty(size, dtype=a.dtype)
     out[:used] = a[:used]
     return out
 
 
-class ForestStore:
-    """Heaps, their used lengths and the root node of every tree (read-only once built)."""
+class _Lineage:
+    """Heaps shared by versions of a forest: the version they hold and the journals between
+    versions (``journals[v]`` holds the words version ``v`` wrote over, in its first
+    ``length`` words)."""
 
-    __slots__ = ("_mark", "heaps", "lens", "live", "roots")
+    __slots__ = ("current", "heaps", "journals", "lock", "newest", "spare")
+
+    def __init__(self, heaps: tuple[np.ndarray, np.ndarray]) -> None:
+        self.heaps = heaps
+        self.current = 0
+        self.newest = 0
+        self.journals: dict[int, tuple[np.ndarray, int]] = {}
+        self.spare: list[np.ndarray] = []
+        self.lock = threading.RLock()
+
+    def move_to(self, version: int) -> None:
+        """Bring the heaps to ``version``, one journal at a time."""
+        with self.lock:
+            ib, fb = self.heaps
+            while self.current != version:
+                step = self.current if self.current > version else self.current + 1
+                if step not in self.journals:
+                    raise SupersededForestError(
+                        f"This forest state was updated {self.newest - version} times since "
+                        f"through a model that shares its trees, and only the last "
+                        f"{KEEP_VERSIONS} states stay readable; refit the model or load a "
+                        "saved copy (copy.deepcopy gives a copy with trees of its own)."
+                    )
+                journal, length = self.journals[step]
+                backward = self.current > version
+                kern.swap_journal(journal, 0, length, ib, fb, backward)
+                self.current += -1 if backward else 1
+
+    def commit(self, journal: np.ndarray, length: int) -> int:
+        """Record the journal of a new version that the heaps now hold; returns its number."""
+        self.newest += 1
+        self.current = self.newest
+        self.journals[self.newest] = (journal, length)
+        dropped = self.journals.pop(self.newest - KEEP_VERSIONS, None)
+        if dropped is not None:
+            self.spare.append(dropped[0])
+        return self.newest
+
+    def buffer(self) -> np.ndarray:
+        """A journal to write into (a dropped one when there is one)."""
+        return self.spare.pop() if self.spare else np.empty(1 << 16, np.int64)
+
+    def journal_words(self) -> int:
+        return sum(len(j) for j, _ in self.journals.values()) + sum(len(j) for j in self.spare)
+
+
+class ForestStore:
+    """One version of a forest: its heaps' used lengths and the root node of every tree."""
+
+    __slots__ = ("lens", "lineage", "live", "roots", "version")
 
     def __init__(
         self,
-        heaps: tuple[np.ndarray, np.ndarray],
+        lineage: _Lineage,
         lens: np.ndarray,
         roots: np.ndarray,
         live: np.ndarray,
-        mark: list[np.ndarray] | None = None,
+        version: int = 0,
     ) -> None:
-        self.heaps = heaps
+        self.lineage = lineage
         self.lens = lens
         self.roots = roots
         self.live = live
-        self._mark = mark if mark is not None else [lens.copy()]
+        self.version = version
 
     @classmethod
     def empty(cls, ints: int, floats: int) -> ForestStore:
         heaps = (np.empty(max(ints, 64), np.int64), np.empty(max(floats, 64), np.float64))
-        return cls(heaps, np.zeros(kern.N_LENS, np.int64), np.zeros(0, np.int64), np.zeros(2))
+        return cls(
+            _Lineage(heaps), np.zeros(kern.N_LENS, np.int64), np.zeros(0, np.int64), np.zeros(2)
+        )
 
-    # -- pickling: only the used words, and a private mark ----------------------------------
+    @property
+    def heaps(self) -> tuple[np.ndarray, np.ndarray]:
+        """The integer and float heaps, holding this version of the trees."""
+        lineage = self.lineage
+        if lineage.current != self.version:
+            lineage.move_to(self.version)
+        return lineage.heaps
+
+    # -- pickling: only the used words ------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
         return {
             "heaps": tuple(h[: self.lens[g]] for h, g in zip(self.heaps, _HEAPS, strict=True)),
@@ -97,23 +170,13 @@ class ForestStore:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         ib, fb = (np.array(h, copy=True) for h in state["heaps"])
-        self.heaps = (ib, fb)
+        self.lineage = _Lineage((ib, fb))
         self.lens = np.array(state["lens"], copy=True)
         self.roots = np.array(state["roots"], copy=True)
         self.live = np.array(state["live"], copy=True)
-        self._mark = [self.lens.copy()]
+        self.version = 0
 
     # -- running kernels --------------------------------------------------------------------
-    def _owned(self) -> tuple[np.ndarray, np.ndarray]:
-        """The heaps, copied first when another store has already written past our lengths."""
-        if np.array_equal(self._mark[0], self.lens):
-            return self.heaps
-        ib, fb = (
-            _resized(h, max(2 * int(self.lens[g]), 1024), int(self.lens[g]))
-            for h, g in zip(self.heaps, _HEAPS, strict=True)
-        )
-        return ib, fb
-
     def run(
         self,
         kernel: Callable[..., Any],
@@ -121,44 +184,73 @@ class ForestStore:
         n_roots: int | None = None,
         depth: int = 0,
     ) -> tuple[ForestStore, np.ndarray]:
-        """Run ``kernel(IB, FB, lens, *args, out_roots, work)`` until no heap overflows.
+        """Run ``kernel(IB, FB, J, lens, *args, out_roots, work)`` until no array overflows.
 
         ``depth`` bounds the depth of the trees: updates recurse once per level, so deep trees
-        run on a thread with a stack to match. Returns the new store (over the same heaps when
-        they sufficed) and the work counters.
+        run on a thread with a stack to match. Returns the new version and the work counters;
+        if the kernel fails, the heaps are left holding this version.
         """
         if depth > SHALLOW_DEPTH:
             return _on_big_stack(lambda: self.run(kernel, *args, n_roots=n_roots), depth)
-        ib, fb = self._owned()
-        lens = self.lens.copy()
-        lens[kern.L_FLAG] = 0
-        lens[kern.L_PROG] = 0
-        out_roots = np.full(len(self.roots) if n_roots is None else n_roots, -1, np.int64)
-        work = np.zeros(kern.N_WORK, np.int64)
-        while True:
+        lineage = self.lineage
+        with lineage.lock:
+            ib, fb = self.heaps
+            own = self.version == lineage.newest
+            if not own:  # a newer version lives in these heaps: branch off a copy
+                heaps = zip((ib, fb), _HEAPS, strict=True)
+                ib, fb = (_resized(h, len(h), int(self.lens[g])) for h, g in heaps)
+            journal = lineage.buffer() if own else np.empty(1 << 16, np.int64)
+            lens = self.lens.copy()
+            lens[kern.L_FLAG :] = 0
+            out_roots = np.full(len(self.roots) if n_roots is None else n_roots, -1, np.int64)
+            work = np.zeros(kern.N_WORK, np.int64)
             try:
-                kernel(ib, fb, lens, *args, out_roots, work)
-                break
-            except OverflowError:
-                if int(lens[kern.L_FLAG]) == 0:
-                    raise
-                # Grow both heaps at once, to twice what the trees finished so far suggest
-                # for all of them: untouched capacity costs no memory until it is written.
-                done = max(int(lens[kern.L_PROG]), 1)
-                share = len(out_roots) / done
-                grown = []
-                for heap, g in ((ib, kern.L_I), (fb, kern.L_F)):
-                    used = int(lens[g]) - int(self.lens[g])
-                    size = max(2 * len(heap), int(self.lens[g] + 2.0 * used * share)) + 4096
-                    grown.append(_resized(heap, size, int(lens[g])))
-                ib, fb = grown
-                lens[kern.L_FLAG] = 0
-        lens[kern.L_PROG] = 0
-        if ib is self.heaps[0] or fb is self.heaps[1]:
-            # a heap is still shared with this store: claim what the kernel wrote to it
-            self._mark[0] = lens.copy()
-            return ForestStore((ib, fb), lens, out_roots, self.live, self._mark), work
-        return ForestStore((ib, fb), lens, out_roots, self.live), work
+                while True:
+                    try:
+                        kernel(ib, fb, journal, lens, *args, out_roots, work)
+                        break
+                    except OverflowError:
+                        flags = int(lens[kern.L_FLAG])
+                        if flags == 0:
+                            raise
+                        # put the interrupted tree back as it was, then run it again
+                        mark = int(lens[kern.L_JMARK])
+                        kern.swap_journal(journal, mark, int(lens[kern.L_J]), ib, fb, True)
+                        lens[kern.L_J] = mark
+                        if flags & _JOURNAL_FLAG:
+                            journal = _resized(journal, 2 * len(journal), mark)
+                        if flags & _HEAP_FLAGS:
+                            grown = self._grown(ib, fb, lens, len(out_roots))
+                            if own:  # the copies keep the trees done; the originals go back
+                                kern.swap_journal(journal, 0, mark, ib, fb, True)
+                                own = False
+                            ib, fb = grown
+                            lens[kern.L_J] = 0
+                        lens[kern.L_FLAG] = 0
+            except BaseException:
+                if own:
+                    kern.swap_journal(journal, 0, int(lens[kern.L_J]), ib, fb, True)
+                raise
+            length = int(lens[kern.L_J])
+            lens[kern.L_FLAG :] = 0
+            if own:
+                version = lineage.commit(journal, length)
+                return ForestStore(lineage, lens, out_roots, self.live, version), work
+            return ForestStore(_Lineage((ib, fb)), lens, out_roots, self.live), work
+
+    def _grown(
+        self, ib: np.ndarray, fb: np.ndarray, lens: np.ndarray, n_trees: int
+    ) -> list[np.ndarray]:
+        """Copies of both heaps, large enough for twice what the trees done so far suggest
+        for all of them (untouched capacity costs no memory until it is written)."""
+        done = max(int(lens[kern.L_PROG]), 1)
+        share = n_trees / done
+        grown = []
+        for heap, g in ((ib, kern.L_I), (fb, kern.L_F)):
+            used = int(lens[g]) - int(self.lens[g])
+            size = max(2 * len(heap), int(self.lens[g] + 2.0 * used * share)) + 4096
+            grown.append(_resized(heap, size, int(lens[g])))
+        return grown
 
     # -- upkeep -----------------------------------------------------------------------------
     def sizes(self, params: np.ndarray) -> np.ndarray:
@@ -170,6 +262,10 @@ class ForestStore:
         """Used words over the words the trees needed after the last compaction (worst heap)."""
         used = self.lens[: kern.L_FLAG].astype(float)
         return float(np.max(used / np.maximum(self.live, 4096)))
+
+    def journal_bytes(self) -> int:
+        """Bytes held by the journals that keep earlier versions readable."""
+        return self.lineage.journal_words() * 8
 
     def compacted(
         self, params: np.ndarray, keep: np.ndarray | None = None, spare: float = 1.5
@@ -203,7 +299,7 @@ def merge(
         for s in stores
     ]
     live = lens[: kern.L_FLAG].astype(float)
-    return ForestStore(out.heaps, lens, np.concatenate(roots), live)
+    return ForestStore(out.lineage, lens, np.concatenate(roots), live)
 
 
 def build_forest(

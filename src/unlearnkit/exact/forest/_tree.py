@@ -13,11 +13,13 @@ has an integer block in ``IB`` and, where it needs one, a float block in ``FB``:
 * entries: the cached statistics of an attribute's candidate thresholds;
 * leaf rows: the training rows that reached a leaf.
 
-Records are never overwritten: an update copies the nodes on the paths it touches ("path
-copying") and appends rebuilt subtrees, so the state a caller started from stays valid until
-it adopts the new lengths and roots. A heap that runs out of room raises ``OverflowError``
-after setting its bit in ``lens[L_FLAG]``; the caller grows it and resumes from tree
-``lens[L_PROG]``.
+Updates change the trees in place: before a node, a block of headers, candidate entries or
+leaf rows is first written, its words go to a journal ``J`` (records of the words, then which
+heap, the address and the count), so that :func:`swap_journal` can undo the update and redo
+it. Retrained subtrees, re-examined attributes and grown blocks are appended to the heaps. A
+heap or journal that runs out of room raises ``OverflowError`` after setting its bit in
+``lens[L_FLAG]``; the caller undoes the interrupted tree (its journal starts at
+``lens[L_JMARK]``), grows the array and resumes from tree ``lens[L_PROG]``.
 
 A statistics block is ``WI`` integers and ``WF`` floats: class counts for a classifier
 (``WI = n_classes``, ``WF = 0``); for a regressor the count and the target sum held as a
@@ -78,7 +80,8 @@ STATIC, GREEDY, RANDOM = (_i64(0), _i64(1), _i64(2))
 CONST, INVALID, VALID = (_i64(0), _i64(1), _i64(2))
 # heap lengths and control words
 L_I, L_F, L_FLAG, L_PROG = (_i64(0), _i64(1), _i64(2), _i64(3))
-N_LENS = _i64(4)
+L_J, L_JMARK = (_i64(4), _i64(5))
+N_LENS = _i64(6)
 # parameters
 P_P = _i64(0)
 P_WI = _i64(1)
@@ -191,6 +194,68 @@ def _grab(lens: np.ndarray, which: int, count: int, capacity: int) -> int:
         raise OverflowError("heap full")
     lens[which] = start + count
     return start
+
+
+@_jit
+def _save(
+    J: np.ndarray, lens: np.ndarray, A: np.ndarray, which: int, addr: int, count: int
+) -> None:
+    """Record ``A[addr:addr + count]`` (``which``: 0 for ``IB``, 1 for ``FB``'s bits) in the
+    journal before it is written over."""
+    start = lens[L_J]
+    if start + count + 3 > J.shape[0]:
+        lens[L_FLAG] |= 1 << L_J
+        raise OverflowError("journal full")
+    for c in range(count):
+        J[start + c] = A[addr + c]
+    J[start + count] = which
+    J[start + count + 1] = addr
+    J[start + count + 2] = count
+    lens[L_J] = start + count + 3
+
+
+@_jit
+def _save_i(J: np.ndarray, lens: np.ndarray, IB: np.ndarray, addr: int, count: int) -> None:
+    _save(J, lens, IB, _0, addr, count)
+
+
+@_jit
+def _save_f(J: np.ndarray, lens: np.ndarray, FB: np.ndarray, addr: int, count: int) -> None:
+    _save(J, lens, FB.view(np.int64), _1, addr, count)
+
+
+@_jit
+def swap_journal(
+    J: np.ndarray, start: int, end: int, IB: np.ndarray, FB: np.ndarray, backward: bool
+) -> None:
+    """Exchange the words recorded in ``J[start:end]`` with the heaps' words.
+
+    Backward (last record first) this undoes the writes the records precede and leaves in
+    the journal what they wrote; forward it then redoes them, and so on.
+    """
+    FI = FB.view(np.int64)
+    n = 0
+    pos = end
+    while pos > start:
+        pos -= J[pos - 1] + 3
+        n += 1
+    bases = np.empty(n, np.int64)
+    counts = np.empty(n, np.int64)
+    pos = end
+    for i in range(n - 1, -1, -1):
+        counts[i] = J[pos - 1]
+        pos -= counts[i] + 3
+        bases[i] = pos
+    for i in range(n):
+        j = n - 1 - i if backward else i
+        base = bases[j]
+        count = counts[j]
+        A = IB if J[base + count] == 0 else FI
+        addr = J[base + count + 1]
+        for c in range(count):
+            tmp = A[addr + c]
+            A[addr + c] = J[base + c]
+            J[base + c] = tmp
 
 
 # -- sorting and searching (small kernels: numba's generic sorts are slow to compile) ---------
@@ -933,9 +998,19 @@ def _new_node(
     IB: np.ndarray, FB: np.ndarray, lens: np.ndarray, P: np.ndarray, kind: int, depth: int,
     seed: np.uint64, n: int, TI: np.ndarray, TF: np.ndarray,
 ) -> int:  # fmt: skip
-    NIW, NFW, WI, WF = P[P_NIW], P[P_NFW], P[P_WI], P[P_WF]
-    nd = _grab(lens, L_I, NIW, IB.shape[0])
-    fo = _grab(lens, L_F, NFW, FB.shape[0])
+    nd = _grab(lens, L_I, P[P_NIW], IB.shape[0])
+    fo = _grab(lens, L_F, P[P_NFW], FB.shape[0])
+    _init_node(IB, FB, P, nd, fo, kind, depth, seed, n, TI, TF)
+    return nd
+
+
+@_jit
+def _init_node(
+    IB: np.ndarray, FB: np.ndarray, P: np.ndarray, nd: int, fo: int, kind: int, depth: int,
+    seed: np.uint64, n: int, TI: np.ndarray, TF: np.ndarray,
+) -> None:  # fmt: skip
+    """Write a node without split, rows or headers (and its statistics) at ``nd`` / ``fo``."""
+    WI, WF = P[P_WI], P[P_WF]
     for c in range(NI_HEAD):
         IB[nd + c] = -1
     IB[nd + KIND] = kind
@@ -951,7 +1026,6 @@ def _new_node(
         IB[nd + NI_HEAD + c] = TI[c]
     for c in range(WF):
         FB[fo + NF_HEAD + c] = TF[c]
-    return nd
 
 
 @_jit
@@ -1214,18 +1288,20 @@ def _copy_words(A: np.ndarray, src: int, dst: int, count: int) -> None:
 
 @_jit
 def _update_hist(
-    IB: np.ndarray, FB: np.ndarray, lens: np.ndarray, Xt: np.ndarray, Y: np.ndarray,
-    R: np.ndarray, P: np.ndarray, oh: int, h: int, hf: int, batch: np.ndarray, mode: int,
+    IB: np.ndarray, FB: np.ndarray, J: np.ndarray, lens: np.ndarray, Xt: np.ndarray,
+    Y: np.ndarray, R: np.ndarray, P: np.ndarray, h: int, hf: int, batch: np.ndarray, mode: int,
 ) -> bool:  # fmt: skip
-    """Apply the update to a value histogram (``k`` None) copied to header ``h``.
+    """Apply the update to the value histogram (``k`` None) of header ``h`` (journaled).
 
-    Returns False when fewer than two distinct values remain (the attribute became constant).
+    Removals and relabels update the entries in place; additions that bring new values write
+    a larger copy. Returns False when fewer than two distinct values remain (the attribute
+    became constant).
     """
     reg, WI, WF, EIW, EFW = P[P_REG] == 1, P[P_WI], P[P_WF], P[P_EIW], P[P_EFW]
-    f = IB[oh + HFEAT]
-    oei = IB[oh + HESTART]
-    oef = IB[oh + HEFSTART]
-    d = IB[oh + HELEN]
+    f = IB[h + HFEAT]
+    oei = IB[h + HESTART]
+    oef = IB[h + HEFSTART]
+    d = IB[h + HELEN]
     b = batch.shape[0]
     if mode == ADD:
         xs = np.empty(b)
@@ -1261,12 +1337,12 @@ def _update_hist(
                 _acc_mode(IB, ei + w * EIW, FB, ef + w * EFW + 1, reg, Y, R, xr[j], mode)
                 j += 1
             w += 1
+        # the copies were the last allocations: give back what the update did not use
+        lens[L_I] = ei + w * EIW
+        lens[L_F] = ef + w * EFW
     else:
-        ei = _grab(lens, L_I, d * EIW, IB.shape[0])
-        ef = _grab(lens, L_F, d * EFW, FB.shape[0])
-        for i in range(d):
-            _copy_words(IB, oei + i * EIW, ei + i * EIW, EIW)
-            _copy_words(FB, oef + i * EFW, ef + i * EFW, EFW)
+        ei = oei
+        ef = oef
         for i in range(b):
             r = batch[i]
             x = Xt[f, r]
@@ -1278,19 +1354,23 @@ def _update_hist(
                     lo = mid + 1
                 else:
                     hi = mid
+            _save_i(J, lens, IB, ei + lo * EIW, EIW)
+            _save_f(J, lens, FB, ef + lo * EFW, EFW)
             _acc_mode(IB, ei + lo * EIW, FB, ef + lo * EFW + 1, reg, Y, R, r, mode)
         w = d
         if mode == DELETE:
             w = 0
-            for i in range(d):
+            while w < d and _cnt(IB, ei + w * EIW, reg, WI) > 0:
+                w += 1
+            if w < d:  # emptied value groups: the entries from the first one on move down
+                _save_i(J, lens, IB, ei + w * EIW, (d - w) * EIW)
+                _save_f(J, lens, FB, ef + w * EFW, (d - w) * EFW)
+            for i in range(w, d):
                 if _cnt(IB, ei + i * EIW, reg, WI) > 0:
                     if w != i:
                         _copy_words(IB, ei + i * EIW, ei + w * EIW, EIW)
                         _copy_words(FB, ef + i * EFW, ef + w * EFW, EFW)
                     w += 1
-    # the copies were the last allocations: give back what the update did not use
-    lens[L_I] = ei + w * EIW
-    lens[L_F] = ef + w * EFW
     IB[h + HESTART] = ei
     IB[h + HEFSTART] = ef
     IB[h + HELEN] = w
@@ -1302,30 +1382,26 @@ def _update_hist(
 
 @_jit
 def _update_sampled(
-    IB: np.ndarray, FB: np.ndarray, lens: np.ndarray, Xt: np.ndarray, Y: np.ndarray,
-    R: np.ndarray, P: np.ndarray, oh: int, ohf: int, h: int, batch: np.ndarray, mode: int,
+    IB: np.ndarray, FB: np.ndarray, J: np.ndarray, lens: np.ndarray, Xt: np.ndarray,
+    Y: np.ndarray, R: np.ndarray, P: np.ndarray, h: int, hf: int, batch: np.ndarray, mode: int,
     seed: np.uint64,
 ) -> bool:  # fmt: skip
-    """Apply the update to ``k`` sampled candidates copied to header ``h``.
+    """Apply the update, in place (journaled), to the ``k`` sampled candidates of header ``h``.
 
     Returns False when the sampled set, or a candidate's neighbouring value, may have changed
     (a cached value group emptied, a value appeared between a candidate and its neighbour or
     among the smallest keys, the largest value changed): the node must then be rescanned.
     """
     reg, WI, WF, EIW, EFW = P[P_REG] == 1, P[P_WI], P[P_WF], P[P_EIW], P[P_EFW]
-    f = IB[oh + HFEAT]
-    oei = IB[oh + HESTART]
-    oef = IB[oh + HEFSTART]
-    m = IB[oh + HELEN]
-    ei = _grab(lens, L_I, m * EIW, IB.shape[0])
-    ef = _grab(lens, L_F, m * EFW, FB.shape[0])
-    _copy_words(IB, oei, ei, m * EIW)
-    _copy_words(FB, oef, ef, m * EFW)
-    IB[h + HESTART] = ei
-    IB[h + HEFSTART] = ef
-    vmax = FB[ohf]
-    nvmax = IB[oh + HNVMAX]
-    kappa = np.uint64(IB[oh + HKAPPA])
+    f = IB[h + HFEAT]
+    ei = IB[h + HESTART]
+    ef = IB[h + HEFSTART]
+    m = IB[h + HELEN]
+    _save_i(J, lens, IB, ei, m * EIW)
+    _save_f(J, lens, FB, ef, m * EFW)
+    vmax = FB[hf]
+    nvmax = IB[h + HNVMAX]
+    kappa = np.uint64(IB[h + HKAPPA])
     for i in range(batch.shape[0]):
         r = batch[i]
         x = Xt[f, r]
@@ -1368,6 +1444,88 @@ def _update_sampled(
     return True
 
 
+_FAST_DONE, _FAST_RESCAN, _FAST_STATUS = _i64(0), _i64(1), _i64(2)
+
+
+@_jit
+def _delete_sampled(
+    IB: np.ndarray, FB: np.ndarray, J: np.ndarray, lens: np.ndarray, Xt: np.ndarray,
+    Y: np.ndarray, P: np.ndarray, cs: int, cfs: int, j0: int, nh: int, batch: np.ndarray,
+    n: int,
+) -> tuple[int, int]:  # fmt: skip
+    """:func:`_update_sampled` and the validity check for a classifier's removals, on headers
+    ``j0..`` in one loop (the most common update, without a call per header or entry).
+
+    Returns ``(nh, _FAST_DONE)`` when every header is updated, ``(j, _FAST_RESCAN)`` when
+    header ``j``'s candidates may have changed (re-examine it, then go on from ``j + 1``) and
+    ``(j, _FAST_STATUS)`` when whether header ``j`` has a valid threshold changed.
+    """
+    WI, EIW, EFW, msl = P[P_WI], P[P_EIW], P[P_EFW], P[P_MSL]
+    for j in range(j0, nh):
+        h = cs + j * HIW
+        f = IB[h + HFEAT]
+        ei = IB[h + HESTART]
+        ef = IB[h + HEFSTART]
+        m = IB[h + HELEN]
+        # journal the entries' counts (a classifier's entry floats are its two values)
+        count = m * EIW
+        start = lens[L_J]
+        if start + count + 3 > J.shape[0]:
+            lens[L_FLAG] |= 1 << L_J
+            raise OverflowError("journal full")
+        for c in range(count):
+            J[start + c] = IB[ei + c]
+        J[start + count] = 0
+        J[start + count + 1] = ei
+        J[start + count + 2] = count
+        lens[L_J] = start + count + 3
+        vmax = FB[cfs + j]
+        nvmax = IB[h + HNVMAX]
+        for i in range(batch.shape[0]):
+            r = batch[i]
+            x = Xt[f, r]
+            cl = Y[0, r]
+            for g in range(m):
+                e = ei + g * EIW
+                v1 = FB[ef + g * EFW]
+                if x <= v1:
+                    IB[e + cl] -= 1
+                    if x == v1:
+                        IB[e + WI + cl] -= 1
+                elif x == FB[ef + g * EFW + 1]:
+                    IB[e + 2 * WI + cl] -= 1
+            if x == vmax:
+                nvmax -= 1
+                if nvmax == 0:
+                    return j, _FAST_RESCAN
+        valid = False
+        for g in range(m):
+            e = ei + g * EIW
+            nl = 0
+            n1 = 0
+            n2 = 0
+            p1 = -1
+            p2 = -1
+            for c in range(WI):
+                nl += IB[e + c]
+                a = IB[e + WI + c]
+                z = IB[e + 2 * WI + c]
+                if a > 0:
+                    p1 = c if n1 == 0 else -1
+                    n1 += a
+                if z > 0:
+                    p2 = c if n2 == 0 else -1
+                    n2 += z
+            if n1 == 0 or n2 == 0:
+                return j, _FAST_RESCAN
+            if nl >= msl and n - nl >= msl and (p1 < 0 or p2 != p1):
+                valid = True
+        IB[h + HNVMAX] = nvmax
+        if valid != (IB[h + HSTATUS] == VALID):
+            return j, _FAST_STATUS
+    return nh, _FAST_DONE
+
+
 @_jit
 def _leftmost_row(IB: np.ndarray, nd: int) -> int:
     while IB[nd + SPLIT] == 1:
@@ -1377,11 +1535,11 @@ def _leftmost_row(IB: np.ndarray, nd: int) -> int:
 
 @_jit
 def _greedy_headers(
-    IB: np.ndarray, FB: np.ndarray, lens: np.ndarray, Xt: np.ndarray, Y: np.ndarray,
-    R: np.ndarray, P: np.ndarray, nd: int, batch: np.ndarray, mode: int, n: int,
+    IB: np.ndarray, FB: np.ndarray, J: np.ndarray, lens: np.ndarray, Xt: np.ndarray,
+    Y: np.ndarray, R: np.ndarray, P: np.ndarray, nd: int, batch: np.ndarray, mode: int, n: int,
     rows: np.ndarray, work: np.ndarray,
 ) -> tuple[int, int, int, bool, np.ndarray]:  # fmt: skip
-    """Copy a greedy node's headers with the update applied.
+    """Apply the update to a greedy node's headers, in place (journaled).
 
     An attribute whose cached candidates may have changed set is re-examined on the node's
     rows (collected once, returned; ``rows`` is empty until then). Returns the headers, their
@@ -1408,20 +1566,31 @@ def _greedy_headers(
             for i in range(batch.shape[0]):
                 if Xt[f, batch[i]] != Xt[f, anchor]:
                     return 0, 0, 0, False, rows
-    cs = _grab(lens, L_I, nh * HIW, IB.shape[0])
-    cfs = _grab(lens, L_F, nh, FB.shape[0])
-    _copy_words(IB, ocs, cs, nh * HIW)
-    _copy_words(FB, ocfs, cfs, nh)
-    for j in range(nh):
-        oh = ocs + j * HIW
+    cs = ocs
+    cfs = ocfs
+    _save_i(J, lens, IB, cs, nh * HIW)
+    if k < 0:
+        _save_f(J, lens, FB, cfs, nh)
+    # a classifier's removals from sampled candidates take the written-out path
+    fast = k >= 0 and P[P_REG] == 0 and mode == DELETE
+    j = 0
+    while j < nh:
+        if fast:
+            j, code = _delete_sampled(IB, FB, J, lens, Xt, Y, P, cs, cfs, j, nh, batch, n)
+            if code == _FAST_DONE:
+                break
+            if code == _FAST_STATUS:
+                return cs, cfs, nh, False, rows
         h = cs + j * HIW
-        status = IB[oh + HSTATUS]
+        status = IB[h + HSTATUS]
         if k < 0:
-            if not _update_hist(IB, FB, lens, Xt, Y, R, P, oh, h, cfs + j, batch, mode):
+            if not _update_hist(IB, FB, J, lens, Xt, Y, R, P, h, cfs + j, batch, mode):
                 return cs, cfs, nh, False, rows
             ok = _hist_any_valid(IB, P, IB[h + HESTART], IB[h + HELEN], n)
         else:
-            if not _update_sampled(IB, FB, lens, Xt, Y, R, P, oh, ocfs + j, h, batch, mode, seed):
+            if fast or not _update_sampled(
+                IB, FB, J, lens, Xt, Y, R, P, h, cfs + j, batch, mode, seed
+            ):
                 if rows.shape[0] == 0:
                     rows = _collect(IB, nd, batch, mode)
                 work[W_WORK] += rows.shape[0]
@@ -1429,16 +1598,18 @@ def _greedy_headers(
                 WSI, WSF = _workspace(rows.shape[0], P)
                 hrow = np.empty(HIW, np.int64)
                 varies, vmax = _scan_attribute(
-                    IB, FB, lens, Xt, Y, R, P, rows, seed, IB[oh + HFEAT], WSI, WSF, hrow
+                    IB, FB, lens, Xt, Y, R, P, rows, seed, IB[h + HFEAT], WSI, WSF, hrow
                 )
                 if not varies:
                     return cs, cfs, nh, False, rows
                 for c in range(HIW):
                     IB[h + c] = hrow[c]
+                _save_f(J, lens, FB, cfs + j, _1)
                 FB[cfs + j] = vmax
             ok = _k_any_valid(IB, P, IB[h + HESTART], IB[h + HELEN], n)
         if ok != (status == VALID):
             return cs, cfs, nh, False, rows
+        j += 1
     return cs, cfs, nh, True, rows
 
 
@@ -1511,12 +1682,35 @@ def _child_const(
 
 
 @_jit
+def _keep_leaf_rows(
+    IB: np.ndarray, J: np.ndarray, lens: np.ndarray, nd: int, s0: int, slen: int,
+    batch: np.ndarray, mode: int,
+) -> None:  # fmt: skip
+    """Update, in place, the rows of ``nd``, a leaf before the update and after it: removed
+    rows are replaced by the last ones (the order of a leaf's rows carries no meaning)."""
+    m = slen
+    if mode == DELETE:
+        for i in range(slen - 1, -1, -1):
+            if _contains(batch, IB[s0 + i]):
+                m -= 1
+                _save_i(J, lens, IB, s0 + i, _1)
+                IB[s0 + i] = IB[s0 + m]
+    IB[nd + SPLIT] = 0
+    IB[nd + SSTART] = s0
+    IB[nd + SLEN] = m
+
+
+@_jit
 def _update(
-    IB: np.ndarray, FB: np.ndarray, lens: np.ndarray, Xt: np.ndarray, Y: np.ndarray,
-    R: np.ndarray, P: np.ndarray, nd: int, batch: np.ndarray, mode: int, work: np.ndarray,
-    const: np.ndarray, newidx: np.ndarray,
+    IB: np.ndarray, FB: np.ndarray, J: np.ndarray, lens: np.ndarray, Xt: np.ndarray,
+    Y: np.ndarray, R: np.ndarray, P: np.ndarray, nd: int, batch: np.ndarray, mode: int,
+    work: np.ndarray, const: np.ndarray, newidx: np.ndarray,
 ) -> int:  # fmt: skip
-    """Apply an update to the subtree at ``nd``; returns the root of the updated copy.
+    """Apply an update to the subtree at ``nd``; returns its root (``nd`` unless retrained).
+
+    Nodes, headers, candidate entries and leaf rows are updated in place, each block recorded
+    in the journal ``J`` before it is first written; retrained subtrees, rescanned attributes,
+    grown histograms and grown leaves are appended to the heaps.
 
     ``const`` flags attributes known to be constant on the node's rows after the update. In
     ``DROP`` mode (a subtree whose greedy nodes examined every attribute), ``newidx`` maps old
@@ -1544,12 +1738,21 @@ def _update(
         n -= b
     elif mode == ADD:
         n += b
+    s0 = IB[nd + SSTART]
+    slen = IB[nd + SLEN]
+    # a leaf that stays one keeps its block of rows (-1 for split nodes)
+    stays_leaf = slen >= 0 and mode != ADD
     if _is_static(P, n, TI, depth):
-        rows = _collect(IB, nd, batch, mode)
-        out = _new_node(IB, FB, lens, P, STATIC, depth, seed, n, TI, TF)
-        _set_leaf(IB, lens, out, rows)
-        _hash_node(IB, FB, P, out)
-        return out
+        rows = batch[:0] if stays_leaf else _collect(IB, nd, batch, mode)
+        _save_i(J, lens, IB, nd, P[P_NIW])
+        _save_f(J, lens, FB, fo, P[P_NFW])
+        _init_node(IB, FB, P, nd, fo, STATIC, depth, seed, n, TI, TF)
+        if stays_leaf:
+            _keep_leaf_rows(IB, J, lens, nd, s0, slen, batch, mode)
+        else:
+            _set_leaf(IB, lens, nd, rows)
+        _hash_node(IB, FB, P, nd)
+        return nd
     if kind == STATIC:
         rows = _collect(IB, nd, batch, mode)
         return _build(IB, FB, lens, Xt, Y, R, P, rows, depth, seed, work, const)
@@ -1577,7 +1780,7 @@ def _update(
     elif kind == GREEDY:
         scanned = IB[nd + SCANNED]
         cs, cfs, nc, ok, rows = _greedy_headers(
-            IB, FB, lens, Xt, Y, R, P, nd, batch, mode, n, rows, work
+            IB, FB, J, lens, Xt, Y, R, P, nd, batch, mode, n, rows, work
         )
         collected = rows.shape[0] > 0
         if not ok:
@@ -1619,25 +1822,30 @@ def _update(
             v1 = t
             same = IB[nd + SPLIT] == 1 and f == IB[nd + FEAT] and v1 == FB[fo + V1]
     if f < 0:
-        if not collected:
+        if not collected and not stays_leaf:
             rows = _collect(IB, nd, batch, mode)
-        out = _new_node(IB, FB, lens, P, kind, depth, seed, n, TI, TF)
-        IB[out + CSTART] = cs
-        IB[out + CFSTART] = cfs
-        IB[out + CLEN] = nc
-        IB[out + SCANNED] = scanned
-        _set_leaf(IB, lens, out, rows)
-        _hash_node(IB, FB, P, out)
-        return out
+        _save_i(J, lens, IB, nd, P[P_NIW])
+        _save_f(J, lens, FB, fo, P[P_NFW])
+        _init_node(IB, FB, P, nd, fo, kind, depth, seed, n, TI, TF)
+        IB[nd + CSTART] = cs
+        IB[nd + CFSTART] = cfs
+        IB[nd + CLEN] = nc
+        IB[nd + SCANNED] = scanned
+        if stays_leaf:
+            _keep_leaf_rows(IB, J, lens, nd, s0, slen, batch, mode)
+        else:
+            _set_leaf(IB, lens, nd, rows)
+        _hash_node(IB, FB, P, nd)
+        return nd
     if same:
         left = IB[nd + LEFT]
         right = IB[nd + RIGHT]
         # removed rows sit where the old threshold sent them; added rows go by the new one
         lb, rb = _route(batch, Xt, f, t if mode == ADD else FB[fo + THR])
         if lb.shape[0] > 0 or mode == DROP:
-            left = _update(IB, FB, lens, Xt, Y, R, P, left, lb, mode, work, const, newidx)
+            left = _update(IB, FB, J, lens, Xt, Y, R, P, left, lb, mode, work, const, newidx)
         if rb.shape[0] > 0 or mode == DROP:
-            right = _update(IB, FB, lens, Xt, Y, R, P, right, rb, mode, work, const, newidx)
+            right = _update(IB, FB, J, lens, Xt, Y, R, P, right, rb, mode, work, const, newidx)
     else:
         if not collected:
             rows = _collect(IB, nd, batch, mode)
@@ -1647,14 +1855,16 @@ def _update(
         rseed = _child_seed(seed, _1)
         left = _build(IB, FB, lens, Xt, Y, R, P, rows[:nleft], depth + 1, lseed, work, cc)
         right = _build(IB, FB, lens, Xt, Y, R, P, rows[nleft:], depth + 1, rseed, work, cc)
-    out = _new_node(IB, FB, lens, P, kind, depth, seed, n, TI, TF)
-    IB[out + CSTART] = cs
-    IB[out + CFSTART] = cfs
-    IB[out + CLEN] = nc
-    IB[out + SCANNED] = scanned
-    _set_split(IB, FB, out, f, t, v1, ch, left, right)
-    _hash_node(IB, FB, P, out)
-    return out
+    _save_i(J, lens, IB, nd, P[P_NIW])
+    _save_f(J, lens, FB, fo, P[P_NFW])
+    _init_node(IB, FB, P, nd, fo, kind, depth, seed, n, TI, TF)
+    IB[nd + CSTART] = cs
+    IB[nd + CFSTART] = cfs
+    IB[nd + CLEN] = nc
+    IB[nd + SCANNED] = scanned
+    _set_split(IB, FB, nd, f, t, v1, ch, left, right)
+    _hash_node(IB, FB, P, nd)
+    return nd
 
 
 # -- removing attributes ----------------------------------------------------------------------
@@ -1697,9 +1907,9 @@ OP_BUILD, OP_UPDATE, OP_DROP = _i64(0), _i64(1), _i64(2)
 
 @_jit
 def forest_op(
-    IB: np.ndarray, FB: np.ndarray, lens: np.ndarray, Xt: np.ndarray, Y: np.ndarray,
-    R: np.ndarray, P: np.ndarray, op: int, trees: np.ndarray, rows: np.ndarray, mode: int,
-    out_roots: np.ndarray, work: np.ndarray,
+    IB: np.ndarray, FB: np.ndarray, J: np.ndarray, lens: np.ndarray, Xt: np.ndarray,
+    Y: np.ndarray, R: np.ndarray, P: np.ndarray, op: int, trees: np.ndarray, rows: np.ndarray,
+    mode: int, out_roots: np.ndarray, work: np.ndarray,
 ) -> None:  # fmt: skip
     """Apply ``op`` to trees ``lens[L_PROG]..`` and write their new roots to ``out_roots``.
 
@@ -1709,17 +1919,20 @@ def forest_op(
     """
     for t in range(lens[L_PROG], trees.shape[0]):
         lens[L_PROG] = t
+        lens[L_JMARK] = lens[L_J]
         none = np.zeros(P[P_P], np.bool_)
         if op == OP_BUILD:
             seed = np.uint64(trees[t])
             out_roots[t] = _build(IB, FB, lens, Xt, Y, R, P, rows.copy(), _0, seed, work, none)
         elif op == OP_UPDATE:
             root = trees[t]
-            out_roots[t] = _update(IB, FB, lens, Xt, Y, R, P, root, rows, mode, work, none, rows)
+            out_roots[t] = _update(IB, FB, J, lens, Xt, Y, R, P, root, rows, mode, work, none, rows)
         else:
             root = trees[t]
             empty = rows[:0]
-            out_roots[t] = _update(IB, FB, lens, Xt, Y, R, P, root, empty, DROP, work, none, rows)
+            out_roots[t] = _update(
+                IB, FB, J, lens, Xt, Y, R, P, root, empty, DROP, work, none, rows
+            )
     lens[L_PROG] = trees.shape[0]
 
 

@@ -336,7 +336,9 @@ class _DaREForest(Unlearner, ABC):
         ``n_features * k`` entries, and about ``max_features * k`` when most attributes it
         examines have a valid threshold (attributes without one are examined too, and
         constant ones cost nothing). ``allocated`` is the capacity of the heaps, including
-        space left by earlier updates until the next compaction.
+        space left by earlier updates until the next compaction; ``journal`` holds what the
+        last few updates wrote over (updates change the trees in place), which keeps earlier
+        states readable for a model restored after a failed request or a shallow copy.
         """
         self._require_fitted("report its memory")
         sizes = self._forest.sizes(self._params())
@@ -346,6 +348,7 @@ class _DaREForest(Unlearner, ABC):
             "leaf_samples": int(sizes[3]) * 8,
             "training_data": int(self._Xt.nbytes + self._Y.nbytes + self._R.nbytes),
             "allocated": int(sum(h.nbytes for h in self._forest.heaps)),
+            "journal": self._forest.journal_bytes(),
         }
 
     # -- unlearning hooks ------------------------------------------------------------------
