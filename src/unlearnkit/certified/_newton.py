@@ -97,6 +97,7 @@ from scipy.special import expit
 
 __all__ = [
     "CURVATURE_LIPSCHITZ",
+    "FOURTH_DERIVATIVE_MAX",
     "FitInfo",
     "HessianCache",
     "RemovalStep",
@@ -113,15 +114,15 @@ __all__ = [
     "single_product",
     "spectral_norm",
     "taylor_bound",
-    "third_derivative_max",
 ]
 
 #: The smallest Lipschitz constant of the logistic loss's second derivative,
 #: ``max |s (1 - s) (1 - 2 s)| = 1 / (6 sqrt 3) ~ 0.096`` over ``s = sigmoid(m)`` (the paper's
 #: ``gamma = 1/4`` is a larger one): the largest third derivative of the loss.
 CURVATURE_LIPSCHITZ = 1.0 / (6.0 * np.sqrt(3.0))
-#: Where the third derivative's modulus peaks at ``CURVATURE_LIPSCHITZ``: ``|m| = log(2+sqrt 3)``.
-_PEAK = float(np.log(2.0 + np.sqrt(3.0)))
+#: The largest fourth derivative of the logistic loss, ``max |c (1 - 6 c)| = 1/8`` over the
+#: curvature ``c = s (1 - s)`` in ``(0, 1/4]``: a Lipschitz constant of its third derivative.
+FOURTH_DERIVATIVE_MAX = 0.125
 #: Unit roundoff and smallest subnormal of single precision (the row pass's products).
 _U32 = float(np.finfo(np.float32).eps) / 2.0
 _TINY32 = float(np.finfo(np.float32).smallest_subnormal)
@@ -547,28 +548,8 @@ def single_product(Z32: np.ndarray, x: np.ndarray, row_norm: float) -> tuple[np.
     return zx, _up(relative * size + 3.0 * p * _TINY32 * (1.0 + size), 4)
 
 
-def third_derivative_max(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Upper bound on the largest ``|d^3 loss / dm^3|`` over each interval ``[lo_i, hi_i]``.
-
-    The logistic loss's third derivative has modulus ``g(m) = s (1 - s) |1 - 2 s|`` (``s =
-    sigmoid(m)``): even in ``m`` and, on each half-line, rising up to ``|m| = log(2 + sqrt 3)``,
-    where it is ``CURVATURE_LIPSCHITZ``, and falling after it. On an interval it is therefore
-    largest at the point of the interval nearest to one of the two peaks. The computed values
-    are raised by their rounding error (below ``8 eps`` in absolute value).
-    """
-    nearest = np.empty((2, len(lo)))
-    np.minimum(np.maximum(_PEAK, lo), hi, out=nearest[0])
-    np.minimum(np.maximum(-_PEAK, lo), hi, out=nearest[1])
-    s = expit(nearest)
-    g = (1.0 - s) * s
-    g *= np.abs(1.0 - 2.0 * s)
-    out = np.max(g, axis=0)
-    out += 16.0 * _EPS
-    return np.asarray(out)
-
-
 def taylor_bound(
-    m: np.ndarray,
+    s: np.ndarray,
     zx: np.ndarray,
     m_error: float,
     zx_error: float,
@@ -581,22 +562,24 @@ def taylor_bound(
         e_i = int_0^1 (loss''(m_i + t a_i) - loss''(m_i)) a_i dt,   a_i = z_i . x,
 
     so ``|e_i| <= a_i^2 / 2`` times the largest third derivative on the segment from ``m_i``
-    to ``m_i + a_i`` (:func:`third_derivative_max`), and ``||E|| <= ||Z'||_2 ||e||``. ``m`` are
-    the computed margins at ``w`` (within ``m_error``), ``zx`` the computed ``Z x`` (within
-    ``zx_error``); the segments are widened by both errors and by the rounding of ``m + zx``.
-    ``kept_sq(v)`` bounds the sum of ``v_i^2`` over the retained rows. (Corollary 1 of the
-    paper bounds the same remainder by ``gamma R ||Z'||_2 ||x|| ||Z' x||`` with ``gamma = 1/4``,
-    at least ``2 gamma / CURVATURE_LIPSCHITZ ~ 5.2`` times this.)
+    to ``m_i + a_i``, and ``||E|| <= ||Z'||_2 ||e||``. The third derivative's modulus,
+    ``g(m) = s (1 - s) |1 - 2 s|`` (``s = sigmoid(m)``), is ``FOURTH_DERIVATIVE_MAX``-Lipschitz,
+    so on the segment it is at most ``g(m_i) + FOURTH_DERIVATIVE_MAX (|a_i| + e_m)`` from the
+    computed margin, ``e_m`` that margin's error. ``s`` is the sigmoid of the computed margins
+    at ``w`` (within ``m_error``; ``g`` computed from it is within ``8 eps``), ``zx`` the computed
+    ``Z x`` (within ``zx_error``). ``kept_sq(v)`` bounds the sum of ``v_i^2`` over the retained
+    rows. (Corollary 1 of the paper bounds the same remainder by ``gamma R ||Z'||_2 ||x|| ||Z'
+    x||`` with ``gamma = 1/4``, at least ``2 gamma / CURVATURE_LIPSCHITZ ~ 5.2`` times this up
+    to the error terms.)
     """
     a = np.abs(zx)
-    pad = m_error + zx_error + 2.0 * _EPS * (float(np.abs(m).max()) + float(a.max()))
-    end = m + zx
-    lo = np.minimum(m, end)
-    lo -= pad
-    np.maximum(m, end, out=end)
-    end += pad
-    e = third_derivative_max(lo, end)
     a += zx_error
+    e = 1.0 - s
+    e *= s
+    e *= np.abs(1.0 - 2.0 * s)
+    e += FOURTH_DERIVATIVE_MAX * a
+    e += FOURTH_DERIVATIVE_MAX * m_error + 16.0 * _EPS
+    np.minimum(e, CURVATURE_LIPSCHITZ * (1.0 + 16.0 * _EPS), out=e)
     e *= a
     e *= a
     e *= 0.5
@@ -604,7 +587,7 @@ def taylor_bound(
 
 
 def curvature_drift(
-    m: np.ndarray,
+    s: np.ndarray,
     cached: np.ndarray,
     zx: np.ndarray,
     m_error: float,
@@ -617,10 +600,11 @@ def curvature_drift(
 
     Row by row, ``|loss''(z_i . w) - c_i| <= |c(m_i) - c_i| + CURVATURE_LIPSCHITZ m_error +
     CURVATURE_ROUNDING``, ``c(m_i)`` the curvature computed as the cache computes it, at the
-    margin ``m_i`` (within ``m_error`` of ``z_i . w``); and ``|z_i . x| <= |zx_i| + zx_error``.
+    margin ``m_i`` (within ``m_error`` of ``z_i . w``) from ``s = sigmoid(m_i)``; and
+    ``|z_i . x| <= |zx_i| + zx_error``.
     """
-    curvature = expit(m)
-    curvature *= 1.0 - curvature
+    curvature = 1.0 - s
+    curvature *= s
     gap = np.abs(curvature - cached)
     gap *= 1.0 + 2.0 * _EPS
     gap += CURVATURE_LIPSCHITZ * m_error + CURVATURE_ROUNDING
@@ -764,10 +748,11 @@ def logistic_removal(
             else:
                 m, m_error = Z @ w, rounding_allowance(p, row_norm * w_norm)
                 extra_passes += 1
-            taylor = taylor_bound(m, Zx, m_error, zx_error, z_norm, kept_sq)
+            sig = expit(m)
+            taylor = taylor_bound(sig, Zx, m_error, zx_error, z_norm, kept_sq)
             # Bound on ||(H - M) x||: the curvature at w against the cached one, row by row,
             # then the rows removed since the refresh
-            drift = curvature_drift(m, cache.curvature[k], Zx, m_error, zx_error, z_norm, kept_sq)
+            drift = curvature_drift(sig, cache.curvature[k], Zx, m_error, zx_error, z_norm, kept_sq)
             # rows the cached Hessian still holds:
             # ||sum_j c_j z_j (z_j.x)|| <= sum_j c_j |z_j| |z_j.x|
             removed = float(curv_since @ (since_norms * (np.abs(Zx[since]) + zx_error)))
@@ -793,8 +778,8 @@ def logistic_removal(
             if Z32 is not None:  # the refinement works in double precision throughout
                 Zx, zx_error = Z @ x, rounding_allowance(p, row_norm * x_norm)
                 extra_passes += 1
-            weights = expit(m)
-            weights *= 1.0 - weights
+            weights = 1.0 - sig
+            weights *= sig
             weights[dead] = 0.0
 
             def hvp(v: np.ndarray, weights: np.ndarray = weights) -> tuple[np.ndarray, np.ndarray]:
@@ -828,12 +813,12 @@ def logistic_removal(
                 rz = rz_new
                 it += 1
                 x_norm = _up(float(np.linalg.norm(x)), p)
-                taylor = taylor_bound(m, Zx, m_error, zx_error, z_norm, kept_sq)
+                taylor = taylor_bound(sig, Zx, m_error, zx_error, z_norm, kept_sq)
             solve = _up(float(np.linalg.norm(r)), p)
             magnitude += float(weights @ (row_norms * np.abs(Zx))) + lam * n_keep * x_norm
             # H was formed at the computed margins and curvatures, not the exact ones
             zx_error = rounding_allowance(p + it, row_norm * x_norm)
-            taylor = taylor_bound(m, Zx, m_error, zx_error, z_norm, kept_sq)
+            taylor = taylor_bound(sig, Zx, m_error, zx_error, z_norm, kept_sq)
             zx_keep = np.sqrt(kept_sq(Zx)) + np.sqrt(n_keep) * zx_error
             rnd += (CURVATURE_LIPSCHITZ * m_error + CURVATURE_ROUNDING) * z_norm * zx_keep
             if margins is cache.margins:
