@@ -13,6 +13,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
 
+import unlearnkit.exact.forest._store as _store_module
 import unlearnkit.exact.forest.forest as forest_module
 from unlearnkit.checks import check_unlearner, make_check_data
 from unlearnkit.errors import (
@@ -25,6 +26,7 @@ from unlearnkit.errors import (
     UnknownIdError,
 )
 from unlearnkit.exact import DaREForestClassifier, DaREForestRegressor
+from unlearnkit.exact.forest._store import SupersededForestError
 from unlearnkit.persistence import load
 from unlearnkit.registry import methods
 from unlearnkit.requests import ForgetRequest
@@ -286,6 +288,46 @@ def test_copies_sharing_the_trees_stay_independent(incremental):
     other.unlearn([4])
     assert_same_forest(other, retrain(other, X, y, set(range(150)) - {4}), X)
     assert_same_forest(model, retrain(model, X, y, set(range(150)) - {1, 2, 3}), X)
+
+
+def test_old_states_stay_readable_for_a_few_updates_then_say_so(incremental):
+    """Updates write in place; a journal keeps the last states of shared trees readable."""
+    X, y, _ = _dataset("continuous", seed=18)
+    model = _model(DaREForestClassifier, k=2).fit(X, y)
+    before = model.predict_proba(X)
+    other = copy.copy(model)  # shares the tree storage
+    for i in range(_store_module.KEEP_VERSIONS - 1):
+        model.unlearn([i])
+    assert np.array_equal(other.predict_proba(X), before)  # undone from the journals
+    gone = set(range(_store_module.KEEP_VERSIONS - 1))
+    assert_same_forest(model, retrain(model, X, y, set(range(150)) - gone), X)  # redone
+    for i in range(10, 10 + _store_module.KEEP_VERSIONS):
+        model.unlearn([i])
+    with pytest.raises(SupersededForestError, match="deepcopy"):
+        other.predict_proba(X)
+    assert model.memory_usage()["journal"] > 0
+
+
+def test_overflowing_journal_and_heaps_resume_and_leave_the_old_state(monkeypatch, incremental):
+    """Tiny journals and full heaps interrupt updates midway; the result is still exact and
+    a model sharing the old trees still reads them."""
+    X, y, _ = _dataset("continuous", seed=19)
+    model = _model(DaREForestClassifier, k=2).fit(X, y)
+    before = model.predict_proba(X)
+    monkeypatch.setattr(_store_module._Lineage, "buffer", lambda self: np.empty(8, np.int64))
+    forest = model._forest
+    ib, fb = forest.heaps
+    tight = (ib[: int(forest.lens[0]) + 16].copy(), fb[: int(forest.lens[1]) + 16].copy())
+    model._forest = _store_module.ForestStore(
+        _store_module._Lineage(tight), forest.lens.copy(), forest.roots, forest.live
+    )
+    other = copy.copy(model)  # shares the tight heaps
+    other._store = model._store.copy()
+    model.unlearn([5, 6, 7])
+    model.partial_fit(X[:3] + 0.5, y[:3], sample_ids=[150, 151, 152])
+    assert np.array_equal(other.predict_proba(X), before)
+    X2, y2 = np.vstack([X, X[:3] + 0.5]), np.concatenate([y, y[:3]])
+    assert_same_forest(model, retrain(model, X2, y2, set(range(153)) - {5, 6, 7}), X)
 
 
 def test_very_deep_trees_update_without_exhausting_the_stack(incremental):

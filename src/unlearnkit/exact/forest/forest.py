@@ -634,9 +634,13 @@ class DaREForestClassifier(ClassifierMixin, _DaREForest):
         return Y, self._R
 
     def _emptied_classes(self, rows: np.ndarray) -> list[int]:
-        kept = self._Y[0, self._store.retained(excluding=rows)]
-        left = np.bincount(kept, minlength=self.n_classes_)
-        return [int(c) for c in np.flatnonzero(left == 0)]
+        codes, removed = np.unique(self._Y[0, rows], return_counts=True)
+        held = self._label_counts
+        return [
+            int(c)
+            for c, k in zip(codes, removed, strict=True)
+            if held.get(self.classes_[c], 0) <= k
+        ]
 
     def _drop_class_codes(self, codes: list[int]) -> None:
         keep = np.setdiff1d(np.arange(self.n_classes_), codes)
