@@ -53,9 +53,12 @@ the call:
   (6 sqrt 3)``. No pass over the rows; the drift and Taylor bounds are looser.
 * **Row pass** (``O(n p)``): one product ``Z u`` and the margins the model keeps give ``Z' u``
   and the curvature of every row at ``w``, hence ``d_i`` itself (the computed curvature gap
-  plus its rounding, :func:`curvature_drift`) and the row-by-row Taylor bound. Margins left
-  behind by Gram steps are recomputed first (one more pass, once after each run of Gram
-  steps).
+  plus its rounding, :func:`curvature_drift`) and the row-by-row Taylor bound. The product is
+  read from a single-precision copy of ``Z`` when the model keeps one (half the memory
+  traffic, which is what a pass over many rows waits for), and its proven error bound
+  (:func:`single_product`, about ``p * 6e-8`` of ``R ||u||`` per entry) enters every bound
+  that uses it. Margins left behind by Gram steps are recomputed first (one more pass, in
+  double precision, once after each run of Gram steps).
 
 Charging a bound spends budget, and spent budget means earlier retrains. With
 ``budget_value`` the passes over the rows a unit of budget is worth (the last retrain's
@@ -76,10 +79,10 @@ weights on the retained rows, which makes that removal exactly the paper's step 
 passes beyond one per removal) exceeds what a refresh costs.
 
 Every charged quantity also carries a bound on its floating-point error
-(:func:`rounding_allowance`): the computed ``Delta`` and the margins it is read at, the entries
-of ``Z u``, the Gram matrix (a sum of at most ``2 n`` row products, whatever the order of
-downdates), the margins kept across removals, the computed curvatures
-(``CURVATURE_ROUNDING``), the formation and Cholesky solve of the cached Hessian (below
+(:func:`rounding_allowance`): the computed ``Delta`` and the margins it is read at, the entries of
+``Z u`` (in single precision, :func:`single_product`), the Gram matrix (a sum of at most ``2 n`` row
+products, whatever the order of downdates), the margins kept across removals, the computed
+curvatures (``CURVATURE_ROUNDING``), the formation and Cholesky solve of the cached Hessian (below
 eps-multiples of its trace), the rounding of ``w + u`` and of the sum of the parts.
 """
 

@@ -231,36 +231,35 @@ class _CertifiedLinear(Unlearner):
 class CertifiedLogisticRegression(ClassifierMixin, _CertifiedLinear):
     """L2-regularised logistic regression with (epsilon, delta)-certified removal.
 
-    Guo et al. (ICML 2020). ``fit`` minimises the perturbed objective
-    ``mean_i log(1 + exp(-t_i w.z_i)) + lam/2 ||w||^2 + b.w / n`` with ``b ~ N(0, sigma^2 I)``
-    (the paper's ``sum_i loss_i + lam n/2 ||w||^2 + b.w`` divided by ``n``), by L-BFGS and then
-    Newton steps until the gradient norm is below ``tol``. ``unlearn`` removes rows with one
-    Newton step ``w- = w + u``, ``H u = Delta``, on the retained rows and adds a bound on the
-    new gradient residual to its :class:`~unlearnkit.certified.RemovalAccountant`: a bound on
-    the Taylor remainder -- the paper's Corollary 1, ``gamma * R * ||Z'||_2 * ||u|| * ||Z' u||``
-    (``Z'`` the retained rows, ``R`` their largest norm), with the integral remainder's factor
-    1/2 and the smallest Lipschitz constant of the loss's second derivative, ``gamma = 1 / (6
-    sqrt 3)`` instead of the paper's 1/4, or, when the step passes over the rows, the same
-    bound taken row by row with the third derivative of each row's own margin -- together with
-    ``||H u - Delta||``: to avoid forming ``H`` (``O(n d^2)``) at every removal, ``u`` is first
-    solved with a Hessian cached from an earlier point, whose error is bounded through the
-    Lipschitz second derivative (row by row, from each row's curvature, when the step passes
-    over the rows) and charged when that is cheaper than computing the exact residual and
-    refining ``u`` by conjugate gradients. That error bound comes either from the Gram matrix
-    of the retained rows alone (``O(d^2)`` per removal, looser) or from one pass over the rows
-    (``O(n d)``), whichever costs less for the removal at hand (``evidence["row_pass"]`` says
-    which); the cache is refreshed (``H`` at the current ``w``: the paper's exact step) when its
-    age costs more than a refresh. Floating-point error is bounded and charged too. The bound
-    starts at the final gradient norm of the fit. When a removal would take it above
-    ``sigma * epsilon / c``, ``c = sqrt(2 log(1.5/delta))``, the model retrains on the retained
-    rows with fresh noise and the bound restarts at the retrain's final gradient norm. The
-    retrain stops under the same ``tol`` as a fit from zero, but starts from the weights after
-    the Newton step, with Newton steps that reuse the cached Hessian factor (``evidence
-    ["warm_steps"]`` counts them) before L-BFGS: the objective is strongly convex, so both
-    reach its one minimiser, to within ``2 tol / lam`` of each other. ``evidence`` of each
-    result gives the bound before and after, its parts, the remaining budget and whether the
-    model retrained; ``retrained_fraction`` is 1.0 for a retrain and otherwise the step's share
-    of the multiply-adds of a fit from zero.
+    Guo et al. (ICML 2020). ``fit`` minimises the perturbed objective ``mean_i log(1 + exp(-t_i
+    w.z_i)) + lam/2 ||w||^2 + b.w / n`` with ``b ~ N(0, sigma^2 I)`` (the paper's ``sum_i loss_i +
+    lam n/2 ||w||^2 + b.w`` divided by ``n``), by L-BFGS and then Newton steps until the gradient
+    norm is below ``tol``. ``unlearn`` removes rows with one Newton step ``w- = w + u``, ``H u =
+    Delta``, on the retained rows and adds a bound on the new gradient residual to its
+    :class:`~unlearnkit.certified.RemovalAccountant`: a bound on the Taylor remainder -- the paper's
+    Corollary 1, ``gamma * R * ||Z'||_2 * ||u|| * ||Z' u||`` (``Z'`` the retained rows, ``R`` their
+    largest norm), with the integral remainder's factor 1/2 and the smallest Lipschitz constant of
+    the loss's second derivative, ``gamma = 1 / (6 sqrt 3)`` instead of the paper's 1/4, or, when
+    the step passes over the rows, the same bound taken row by row with the third derivative of each
+    row's own margin -- together with ``||H u - Delta||``: to avoid forming ``H`` (``O(n d^2)``) at
+    every removal, ``u`` is first solved with a Hessian cached from an earlier point, whose error is
+    bounded through the Lipschitz second derivative (row by row, from each row's curvature, when the
+    step passes over the rows) and charged when that is cheaper than computing the exact residual
+    and refining ``u`` by conjugate gradients. That error bound comes either from the Gram matrix of
+    the retained rows alone (``O(d^2)`` per removal, looser) or from one pass over the rows (``O(n
+    d)``, read from a single-precision copy of the rows that the model keeps, its rounding bounded
+    and charged), whichever costs less for the removal at hand (``evidence["row_pass"]`` says
+    which); the cache is refreshed (``H`` at the current ``w``: the paper's exact step) when its age
+    costs more than a refresh. Floating-point error is bounded and charged too. The bound starts at
+    the final gradient norm of the fit. When a removal would take it above ``sigma * epsilon / c``,
+    ``c = sqrt(2 log(1.5/delta))``, the model retrains on the retained rows with fresh noise and the
+    bound restarts at the retrain's final gradient norm. The retrain stops under the same ``tol`` as
+    a fit from zero, but starts from the weights after the Newton step, with Newton steps that reuse
+    the cached Hessian factor (``evidence ["warm_steps"]`` counts them) before L-BFGS: the objective
+    is strongly convex, so both reach its one minimiser, to within ``2 tol / lam`` of each other.
+    ``evidence`` of each result gives the bound before and after, its parts, the remaining budget
+    and whether the model retrained; ``retrained_fraction`` is 1.0 for a retrain and otherwise the
+    step's share of the multiply-adds of a fit from zero.
 
     Two classes give one logistic head (the positive class is ``classes_[1]``); more give one
     head per class, one-vs-rest. **How epsilon composes over heads:** the ``K`` heads are one
