@@ -137,6 +137,7 @@ def main_case(name: str, rng: np.random.Generator) -> dict[str, Any]:
         "equals_retrain": bool(np.array_equal(model.tree_digests_, retrained.tree_digests_)),
         "cached_statistics_mb": memory["cached_statistics"] / 2**20,
         "allocated_mb": memory["allocated"] / 2**20,
+        "journal_mb": model.memory_usage()["journal"] / 2**20,
     }
 
 

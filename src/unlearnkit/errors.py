@@ -28,6 +28,7 @@ __all__ = [
     "InvalidParameterError",
     "InvalidRequestError",
     "NotFittedError",
+    "SupersededStateError",
     "UnknownIdError",
     "UnlearnError",
     "UnsupportedRequestError",
@@ -142,6 +143,10 @@ class UnsupportedRequestError(UnlearnError, ValueError):
 
 class BudgetExhaustedError(UnlearnError):
     """A certified model's removal budget is spent and retraining is not allowed."""
+
+
+class SupersededStateError(UnlearnError):
+    """A model shares storage with a copy that has been updated too often since to read it."""
 
 
 class IncompatibleVersionError(UnlearnError):

@@ -23,10 +23,10 @@ from unlearnkit.errors import (
     EmptiesClassError,
     InvalidParameterError,
     InvalidRequestError,
+    SupersededStateError,
     UnknownIdError,
 )
 from unlearnkit.exact import DaREForestClassifier, DaREForestRegressor
-from unlearnkit.exact.forest._store import SupersededForestError
 from unlearnkit.persistence import load
 from unlearnkit.registry import methods
 from unlearnkit.requests import ForgetRequest
@@ -303,7 +303,7 @@ def test_old_states_stay_readable_for_a_few_updates_then_say_so(incremental):
     assert_same_forest(model, retrain(model, X, y, set(range(150)) - gone), X)  # redone
     for i in range(10, 10 + _store_module.KEEP_VERSIONS):
         model.unlearn([i])
-    with pytest.raises(SupersededForestError, match="deepcopy"):
+    with pytest.raises(SupersededStateError, match="deepcopy"):
         other.predict_proba(X)
     assert model.memory_usage()["journal"] > 0
 

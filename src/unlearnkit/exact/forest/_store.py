@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from unlearnkit.errors import UnlearnError
+from unlearnkit.errors import SupersededStateError
 from unlearnkit.exact.forest import _tree as kern
 
 _HEAPS = (kern.L_I, kern.L_F)
@@ -33,10 +33,6 @@ _STACK_PER_LEVEL = 16 * 1024
 KEEP_VERSIONS = 4
 _HEAP_FLAGS = (1 << int(kern.L_I)) | (1 << int(kern.L_F))
 _JOURNAL_FLAG = 1 << int(kern.L_J)
-
-
-class SupersededForestError(UnlearnError):
-    """A forest state was updated too many times since, through a model sharing its trees."""
 
 
 def _on_big_stack(fn: Callable[[], Any], depth: int) -> Any:
@@ -96,7 +92,7 @@ class _Lineage:
             while self.current != version:
                 step = self.current if self.current > version else self.current + 1
                 if step not in self.journals:
-                    raise SupersededForestError(
+                    raise SupersededStateError(
                         f"This forest state was updated {self.newest - version} times since "
                         f"through a model that shares its trees, and only the last "
                         f"{KEEP_VERSIONS} states stay readable; refit the model or load a "
