@@ -314,6 +314,30 @@ def test_the_row_by_row_taylor_bound_covers_the_remainder_for_large_steps(seed):
         assert remainder <= bound <= corollary * (1 + 1e-9), (scale, remainder, bound)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_curvature_drift_bound_covers_the_stale_hessian_error(seed):
+    """:func:`curvature_drift` bounds the retained rows' part of ``(H - M) x``, ``H`` the
+    Hessian at ``w`` and ``M`` one formed with the curvatures at an older ``w_M``, for small
+    and large moves of the weights (checked against the exact product)."""
+    rng = np.random.default_rng(seed)
+    Z = unit_rows(rng.normal(size=(400, 5)))
+    kept = np.setdiff1d(np.arange(400), [0, 9, 33])
+    z_norm = float(np.linalg.norm(Z[kept], 2))
+
+    def kept_sq(v: np.ndarray) -> float:
+        return float(v[kept] @ v[kept]) * (1 + 1e-12)
+
+    for move in (1e-4, 1e-2, 1.0, 10.0):
+        w_M = rng.normal(size=5) * 2.0
+        w, x = w_M + rng.normal(size=5) * move, rng.normal(size=5) * 0.1
+        cached = expit(Z @ w_M) * expit(-(Z @ w_M))
+        gap = expit(Z @ w) * expit(-(Z @ w)) - cached
+        exact = np.linalg.norm(Z[kept].T @ (gap[kept] * (Z[kept] @ x)))
+        bound = newton.curvature_drift(expit(Z @ w), cached, Z @ x, 1e-15, 1e-15, z_norm, kept_sq)
+        assert exact <= bound, (move, exact, bound)
+        assert bound <= z_norm * np.linalg.norm(np.abs(gap[kept]) * np.abs(Z[kept] @ x)) + 1e-12
+
+
 @pytest.mark.parametrize("p", [3, 40, 785])
 def test_single_precision_products_stay_within_their_error_bound(p):
     """The row pass reads ``Z x`` from a single-precision copy of ``Z``; every entry is within
