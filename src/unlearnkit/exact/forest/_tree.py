@@ -1689,9 +1689,29 @@ def _keep_leaf_rows(
     """Update, in place, the rows of ``nd``, a leaf before the update and after it: removed
     rows are replaced by the last ones (the order of a leaf's rows carries no meaning)."""
     m = slen
-    if mode == DELETE:
+    b = batch.shape[0]
+    if mode == DELETE and b <= 16:
+        # few rows: find each one (they all sit in this leaf)
+        for j in range(b):
+            r = batch[j]
+            for i in range(m):
+                if IB[s0 + i] == r:
+                    m -= 1
+                    _save_i(J, lens, IB, s0 + i, _1)
+                    IB[s0 + i] = IB[s0 + m]
+                    break
+    elif mode == DELETE:
         for i in range(slen - 1, -1, -1):
-            if _contains(batch, IB[s0 + i]):
+            x = IB[s0 + i]
+            lo = 0
+            hi = b
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if batch[mid] < x:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo < b and batch[lo] == x:
                 m -= 1
                 _save_i(J, lens, IB, s0 + i, _1)
                 IB[s0 + i] = IB[s0 + m]
