@@ -14,6 +14,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,7 +25,7 @@ from rich.markup import escape
 from unlearnkit.errors import UnlearnError
 
 if TYPE_CHECKING:
-    from unlearnkit.ledger import Ledger
+    from unlearnkit.ledger import Ledger, VerificationConfig
 
 __all__ = ["certificate_app", "ledger_app", "main", "register", "serve", "tokens_app", "worker"]
 
@@ -225,6 +226,22 @@ def certificate_verify(
         )
 
 
+RetrainCheckOption = Annotated[
+    bool,
+    typer.Option(
+        "--retrain-check/--no-retrain-check",
+        help="Before an exact model's new version goes into service, compare it with a fit "
+        "from scratch on the retained rows (off: only the held-ids and changed-state checks).",
+    ),
+]
+
+
+def _verification(retrain_check: bool) -> VerificationConfig:
+    from unlearnkit.ledger import VerificationConfig
+
+    return VerificationConfig(retrain_check=retrain_check)
+
+
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
@@ -233,15 +250,18 @@ def serve(
         bool,
         typer.Option("--worker/--no-worker", help="Run a worker in this process as well."),
     ] = True,
+    retrain_check: RetrainCheckOption = True,
 ) -> None:
     """Run the REST API, a worker and the dashboard in one process."""
     import uvicorn
 
+    from unlearnkit.ledger import ExecutorConfig
     from unlearnkit.service import create_app
 
     with _errors():
         books = _ledger(db)
-        app = create_app(books, run_worker=worker)
+        config = ExecutorConfig(verification=_verification(retrain_check))
+        app = create_app(books, run_worker=worker, worker_config=config)
         _out().print(
             f"books: {escape(books.engine.url.render_as_string(hide_password=True))}\n"
             f"dashboard: http://{host}:{port}/dashboard/  API: http://{host}:{port}/v1  "
@@ -264,6 +284,7 @@ def worker(
     name: Annotated[
         str | None, typer.Option("--name", help="Worker name written into leases.")
     ] = None,
+    retrain_check: RetrainCheckOption = True,
 ) -> None:
     """Run a worker: claim requests from the books and carry them to done."""
     from unlearnkit.ledger import ExecutorConfig
@@ -271,9 +292,11 @@ def worker(
 
     with _errors():
         books = _ledger(db)
-        config = ExecutorConfig(lease_seconds=lease_seconds)
+        config = ExecutorConfig(
+            lease_seconds=lease_seconds, verification=_verification(retrain_check)
+        )
         if name is not None:
-            config = ExecutorConfig(worker_id=name, lease_seconds=lease_seconds)
+            config = replace(config, worker_id=name)
         _out().print(f"worker {config.worker_id} on {books.engine.url.render_as_string()}")
         run_worker(books, config)
 

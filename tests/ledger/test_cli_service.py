@@ -114,3 +114,23 @@ def test_ledger_artifact_gives_the_version_in_service_and_refuses_a_purged_one(
     assert purged.exit_code == 4
     assert "purged" in purged.output
     assert req["id"] in purged.output
+
+
+def test_worker_and_serve_pass_the_retrain_check_setting(monkeypatch, db_url):
+    import uvicorn
+
+    import unlearnkit.service as service
+    import unlearnkit.service.worker as worker_module
+
+    seen = []
+    monkeypatch.setattr(worker_module, "run_worker", lambda books, config: seen.append(config))
+    monkeypatch.setattr(
+        service, "create_app", lambda books, **kw: seen.append(kw["worker_config"]) or object()
+    )
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
+    assert _run("worker", "--db", db_url, "--no-retrain-check", "--name", "w1").exit_code == 0
+    assert _run("worker", "--db", db_url).exit_code == 0
+    assert _run("serve", "--db", db_url, "--no-retrain-check").exit_code == 0
+    checks = [c.verification.retrain_check for c in seen]
+    assert checks == [False, True, False]
+    assert seen[0].worker_id == "w1"
