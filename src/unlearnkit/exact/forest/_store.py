@@ -114,8 +114,12 @@ class _Lineage:
         return self.newest
 
     def buffer(self) -> np.ndarray:
-        """A journal to write into (a dropped one when there is one)."""
-        return self.spare.pop() if self.spare else np.empty(1 << 16, np.int64)
+        """A journal to write into: a dropped one when there is one, else one twice as long
+        as the last journal."""
+        if self.spare:
+            return self.spare.pop()
+        last = self.journals[self.newest][1] if self.newest in self.journals else 0
+        return np.empty(max(1 << 16, 2 * last), np.int64)
 
     def journal_words(self) -> int:
         return sum(len(j) for j, _ in self.journals.values()) + sum(len(j) for j in self.spare)
@@ -313,7 +317,8 @@ def build_forest(
 
     def grow(trees: np.ndarray) -> tuple[ForestStore, int]:
         t = len(trees)
-        store = ForestStore.empty(t * (4 * n + 4096), t * (n + 4096))
+        # room for the updates to come: capacity that is never written costs no memory
+        store = ForestStore.empty(t * (6 * n + 4096), t * (2 * n + 4096))
         new, work = store.run(
             kern.forest_op, *data, params, kern.OP_BUILD, seeds[trees], rows, 0, n_roots=t
         )
@@ -324,7 +329,7 @@ def build_forest(
     else:
         with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
             results = list(pool.map(grow, chunks))
-        store = merge([r[0] for r in results], params, spare=1.25)
+        store = merge([r[0] for r in results], params)
         work = sum(r[1] for r in results)
     store.live = store.lens[: kern.L_FLAG].astype(float)
     return store, work

@@ -844,6 +844,8 @@ def _best_greedy(
     Returns the header position (-1: no candidate) and the chosen pair of values.
     """
     WI, WF, reg, k, EIW, EFW = P[P_WI], P[P_WF], P[P_REG] == 1, P[P_K], P[P_EIW], P[P_EFW]
+    msl = P[P_MSL]
+    gini = P[P_CRIT] == GINI
     LI = np.zeros(WI, np.int64)
     LF = np.zeros(WF)
     best = np.inf
@@ -874,7 +876,7 @@ def _best_greedy(
                 v1 = FB[fe]
                 if s < best or (s == best and s < np.inf and (f < bf or (f == bf and v1 < bv1))):
                     best, bf, bj, bv1, bv2 = s, f, j, v1, FB[fe + EFW]
-        else:
+        elif reg:
             for g in range(ne):
                 e = ei + g * EIW
                 fe = ef + g * EFW
@@ -882,6 +884,55 @@ def _best_greedy(
                 if not _valid(P, nL, n, IB, e + WI, IB, e + 2 * WI):
                     continue
                 s = _score(P, IB, e, FB, fe + 2, TI, TF, n, nL)
+                v1 = FB[fe]
+                if s < best or (s == best and s < np.inf and (f < bf or (f == bf and v1 < bv1))):
+                    best, bf, bj, bv1, bv2 = s, f, j, v1, FB[fe + 1]
+        else:
+            # a classifier's sampled candidates: :func:`_valid` and :func:`_score` written out
+            # (the same operations in the same order, so the same scores)
+            for g in range(ne):
+                e = ei + g * EIW
+                fe = ef + g * EFW
+                nL = 0
+                p1 = -1
+                q1 = 0
+                p2 = -1
+                q2 = 0
+                for c in range(WI):
+                    nL += IB[e + c]
+                    if IB[e + WI + c] > 0:
+                        q1 += 1
+                        p1 = c
+                    if IB[e + 2 * WI + c] > 0:
+                        q2 += 1
+                        p2 = c
+                nR = n - nL
+                if nL < msl or nR < msl:
+                    continue
+                if q1 != 1:
+                    p1 = -1
+                if q2 != 1:
+                    p2 = -1
+                if p1 >= 0 and p2 == p1:
+                    continue
+                if gini:
+                    sl2 = 0
+                    sr2 = 0
+                    for c in range(WI):
+                        a = IB[e + c]
+                        z = TI[c] - a
+                        sl2 += a * a
+                        sr2 += z * z
+                    s = (nL - sl2 / nL) + (nR - sr2 / nR)
+                else:
+                    s = 0.0
+                    for c in range(WI):
+                        a = IB[e + c]
+                        z = TI[c] - a
+                        if a > 0:
+                            s -= a * np.log(a / nL)
+                        if z > 0:
+                            s -= z * np.log(z / nR)
                 v1 = FB[fe]
                 if s < best or (s == best and s < np.inf and (f < bf or (f == bf and v1 < bv1))):
                     best, bf, bj, bv1, bv2 = s, f, j, v1, FB[fe + 1]
@@ -1615,22 +1666,20 @@ def _greedy_headers(
 
 @_jit
 def _random_counts(
-    IB: np.ndarray, FB: np.ndarray, lens: np.ndarray, Xt: np.ndarray, P: np.ndarray, nd: int,
-    batch: np.ndarray, mode: int,
+    IB: np.ndarray, FB: np.ndarray, J: np.ndarray, lens: np.ndarray, Xt: np.ndarray,
+    P: np.ndarray, nd: int, batch: np.ndarray, mode: int,
 ) -> tuple[int, int, int, int, bool]:  # fmt: skip
-    """Copy a random node's trials with removals applied.
+    """Apply removals to a random node's trials, in place (journaled).
 
     ``ok`` is False when a draw left its attribute's range or the accepted trial became
-    invalid: the node then needs redraws.
+    invalid: the node then needs redraws (which read only the trials' attributes, draws,
+    thresholds and constant flags, none of which this changes).
     """
     msl = P[P_MSL]
-    ocs = IB[nd + CSTART]
-    ocfs = IB[nd + CFSTART]
+    cs = IB[nd + CSTART]
+    cfs = IB[nd + CFSTART]
     nt = IB[nd + CLEN]
-    cs = _grab(lens, L_I, nt * HIW, IB.shape[0])
-    cfs = _grab(lens, L_F, nt, FB.shape[0])
-    _copy_words(IB, ocs, cs, nt * HIW)
-    _copy_words(FB, ocfs, cfs, nt)
+    _save_i(J, lens, IB, cs, nt * HIW)
     chosen = -1
     for j in range(nt):
         h = cs + j * HIW
@@ -1826,7 +1875,7 @@ def _update(
         nc = 0
         ok = mode != ADD
         if ok:
-            cs, cfs, nc, ch, ok = _random_counts(IB, FB, lens, Xt, P, nd, batch, mode)
+            cs, cfs, nc, ch, ok = _random_counts(IB, FB, J, lens, Xt, P, nd, batch, mode)
         if not ok:
             rows = _collect(IB, nd, batch, mode)
             collected = True
