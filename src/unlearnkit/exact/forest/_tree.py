@@ -846,8 +846,9 @@ def _best_greedy(
     WI, WF, reg, k, EIW, EFW = P[P_WI], P[P_WF], P[P_REG] == 1, P[P_K], P[P_EIW], P[P_EFW]
     msl = P[P_MSL]
     gini = P[P_CRIT] == GINI
-    LI = np.zeros(WI, np.int64)
-    LF = np.zeros(WF)
+    # running left statistics of a histogram (``k`` None)
+    LI = np.zeros(WI if k < 0 else 0, np.int64)
+    LF = np.zeros(WF if k < 0 else 0)
     best = np.inf
     bf = -1
     bj = -1
@@ -1312,6 +1313,10 @@ def _collect(IB: np.ndarray, nd: int, batch: np.ndarray, mode: int) -> np.ndarra
 
 @_jit
 def _route(batch: np.ndarray, Xt: np.ndarray, f: int, t: float) -> tuple[np.ndarray, np.ndarray]:
+    if batch.shape[0] == 1:
+        if Xt[f, batch[0]] <= t:
+            return batch, batch[:0]
+        return batch[:0], batch
     nl = 0
     for i in range(batch.shape[0]):
         if Xt[f, batch[i]] <= t:
