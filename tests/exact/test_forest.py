@@ -308,6 +308,18 @@ def test_old_states_stay_readable_for_a_few_updates_then_say_so(incremental):
     assert model.memory_usage()["journal"] > 0
 
 
+def test_journals_never_hold_more_than_the_trees(monkeypatch):
+    """Older journals go first once they outgrow the heaps; the newest one always stays."""
+    monkeypatch.setattr(_store_module, "JOURNAL_FLOOR_WORDS", 0)
+    lineage = _store_module._Lineage((np.zeros(100, np.int64), np.zeros(50)))
+    for _ in range(3):
+        lineage.commit(np.zeros(60, np.int64), 10)
+    assert sorted(lineage.journals) == [2, 3]  # 3 x 60 words > 150: the oldest went
+    lineage.commit(np.zeros(400, np.int64), 10)
+    assert sorted(lineage.journals) == [4]
+    assert lineage.journal_words() == 400 + 60  # the newest and one spare for reuse
+
+
 def test_overflowing_journal_and_heaps_resume_and_leave_the_old_state(monkeypatch, incremental):
     """Tiny journals and full heaps interrupt updates midway; the result is still exact and
     a model sharing the old trees still reads them."""

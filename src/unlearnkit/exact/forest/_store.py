@@ -31,6 +31,9 @@ SHALLOW_DEPTH = 500
 _STACK_PER_LEVEL = 16 * 1024
 #: How many earlier versions of a forest stay reachable from stores that share its heaps.
 KEEP_VERSIONS = 4
+#: Journal words a version may keep whatever the size of the heaps (1 MiB), so that small
+#: forests keep their last states too.
+JOURNAL_FLOOR_WORDS = 1 << 17
 _HEAP_FLAGS = (1 << int(kern.L_I)) | (1 << int(kern.L_F))
 _JOURNAL_FLAG = 1 << int(kern.L_J)
 
@@ -94,9 +97,10 @@ class _Lineage:
                 if step not in self.journals:
                     raise SupersededStateError(
                         f"This forest state was updated {self.newest - version} times since "
-                        f"through a model that shares its trees, and only the last "
-                        f"{KEEP_VERSIONS} states stay readable; refit the model or load a "
-                        "saved copy (copy.deepcopy gives a copy with trees of its own)."
+                        f"through a model that shares its trees, and only the last few states "
+                        f"stay readable (at most {KEEP_VERSIONS}, fewer when their journals "
+                        "outgrow the trees); refit the model or load a saved copy "
+                        "(copy.deepcopy gives a copy with trees of its own)."
                     )
                 journal, length = self.journals[step]
                 backward = self.current > version
@@ -104,13 +108,25 @@ class _Lineage:
                 self.current += -1 if backward else 1
 
     def commit(self, journal: np.ndarray, length: int) -> int:
-        """Record the journal of a new version that the heaps now hold; returns its number."""
+        """Record the journal of a new version that the heaps now hold; returns its number.
+
+        At most :data:`KEEP_VERSIONS` journals are kept, and older ones go first while the
+        journals hold more words than the heaps (or JOURNAL_FLOOR_WORDS per kept version);
+        the newest one always stays, so that a failed request can be undone. One dropped
+        journal is kept for reuse.
+        """
         self.newest += 1
         self.current = self.newest
         self.journals[self.newest] = (journal, length)
-        dropped = self.journals.pop(self.newest - KEEP_VERSIONS, None)
-        if dropped is not None:
-            self.spare.append(dropped[0])
+        limit = max(sum(len(h) for h in self.heaps), KEEP_VERSIONS * JOURNAL_FLOOR_WORDS)
+        oldest = self.newest - KEEP_VERSIONS + 1
+        for v in sorted(self.journals):
+            kept = sum(len(j) for j, _ in self.journals.values())
+            if v >= self.newest or (v >= oldest and kept <= limit):
+                continue
+            dropped = self.journals.pop(v)[0]
+            if not self.spare or len(dropped) > len(self.spare[0]):
+                self.spare = [dropped]
         return self.newest
 
     def buffer(self) -> np.ndarray:
