@@ -6,8 +6,8 @@ records it in a journal. Each :class:`ForestStore` is one version of the forest 
 through :attr:`ForestStore.heaps`, which first brings them to its own version by exchanging
 journaled words (undo backward, redo forward): so a model restored after a failure by putting
 its old attributes back, or a shallow copy of a model that has moved on, still sees its own
-trees. The last :data:`KEEP_VERSIONS` journals are kept; a store older than that cannot be
-brought back and says so. An update that starts from a store that is not its lineage's newest
+trees. The last :data:`KEEP_VERSIONS` journals are kept (fewer when they outgrow the trees);
+a store older than that cannot be brought back and says so. An update that starts from a store that is not its lineage's newest
 version, and an update that outgrows the heaps, write into copies (a new lineage) and leave
 the original heaps as they were.
 """
