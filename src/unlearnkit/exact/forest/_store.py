@@ -7,9 +7,9 @@ through :attr:`ForestStore.heaps`, which first brings them to its own version by
 journaled words (undo backward, redo forward): so a model restored after a failure by putting
 its old attributes back, or a shallow copy of a model that has moved on, still sees its own
 trees. The last :data:`KEEP_VERSIONS` journals are kept (fewer when they outgrow the trees);
-a store older than that cannot be brought back and says so. An update that starts from a store that is not its lineage's newest
-version, and an update that outgrows the heaps, write into copies (a new lineage) and leave
-the original heaps as they were.
+a store older than that cannot be brought back and says so. An update that starts from a
+store that is not its lineage's newest version, and an update that outgrows the heaps, write
+into copies (a new lineage) and leave the original heaps as they were.
 """
 
 from __future__ import annotations
