@@ -120,11 +120,12 @@ class _Lineage:
         self.journals[self.newest] = (journal, length)
         limit = max(sum(len(h) for h in self.heaps), KEEP_VERSIONS * JOURNAL_FLOOR_WORDS)
         oldest = self.newest - KEEP_VERSIONS + 1
+        kept = sum(len(j) for j, _ in self.journals.values())
         for v in sorted(self.journals):
-            kept = sum(len(j) for j, _ in self.journals.values())
             if v >= self.newest or (v >= oldest and kept <= limit):
                 continue
             dropped = self.journals.pop(v)[0]
+            kept -= len(dropped)
             if not self.spare or len(dropped) > len(self.spare[0]):
                 self.spare = [dropped]
         return self.newest
@@ -276,8 +277,9 @@ class ForestStore:
 
     def garbage_ratio(self) -> float:
         """Used words over the words the trees needed after the last compaction (worst heap)."""
-        used = self.lens[: kern.L_FLAG].astype(float)
-        return float(np.max(used / np.maximum(self.live, 4096)))
+        return max(
+            int(self.lens[g]) / max(float(self.live[i]), 4096.0) for i, g in enumerate(_HEAPS)
+        )
 
     def journal_bytes(self) -> int:
         """Bytes held by the journals that keep earlier versions readable."""

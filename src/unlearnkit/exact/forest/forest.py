@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections import Counter
 from dataclasses import dataclass
 from numbers import Integral
 from typing import Any, ClassVar, Self
@@ -634,13 +635,10 @@ class DaREForestClassifier(ClassifierMixin, _DaREForest):
         return Y, self._R
 
     def _emptied_classes(self, rows: np.ndarray) -> list[int]:
-        codes, removed = np.unique(self._Y[0, rows], return_counts=True)
+        removed = Counter(self._Y[0, rows].tolist())
         held = self._label_counts
-        return [
-            int(c)
-            for c, k in zip(codes, removed, strict=True)
-            if held.get(self.classes_[c], 0) <= k
-        ]
+        labels: Any = self.classes_
+        return sorted(c for c, k in removed.items() if held.get(labels[c], 0) <= k)
 
     def _drop_class_codes(self, codes: list[int]) -> None:
         keep = np.setdiff1d(np.arange(self.n_classes_), codes)
