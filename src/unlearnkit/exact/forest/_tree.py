@@ -127,6 +127,8 @@ _NEG1 = _i64(-1)
 
 _jit = njit(cache=True, nogil=True)
 _tiny = njit(cache=True, nogil=True)
+#: Helpers of the written-out loops, compiled into their callers (no call per candidate).
+_inline = njit(cache=True, nogil=True, inline="always")
 
 
 # -- hashing and per-node randomness ----------------------------------------------------------
@@ -477,6 +479,53 @@ def _valid(
     return c1 < 0 or _pure(I2, o2, P[P_WI]) != c1
 
 
+@_inline
+def _entry_groups(IB: np.ndarray, e: int, WI: int) -> tuple[int, int, int, int, int]:
+    """A classifier's sampled entry at ``e``: the count left of it, the sizes of its two value
+    groups and the class each group is pure in (-1: several classes or none)."""
+    nl = 0
+    n1 = 0
+    n2 = 0
+    p1 = -1
+    p2 = -1
+    for c in range(WI):
+        nl += IB[e + c]
+        a = IB[e + WI + c]
+        z = IB[e + 2 * WI + c]
+        if a > 0:
+            p1 = c if n1 == 0 else -1
+            n1 += a
+        if z > 0:
+            p2 = c if n2 == 0 else -1
+            n2 += z
+    return nl, n1, n2, p1, p2
+
+
+@_inline
+def _class_score(
+    LI: np.ndarray, lo: int, TI: np.ndarray, WI: int, nL: int, nR: int, gini: bool
+) -> float:
+    """Gini (``nL gini(left) + nR gini(right)``) or entropy score of a classifier's split."""
+    if gini:
+        sl2 = 0
+        sr2 = 0
+        for c in range(WI):
+            a = LI[lo + c]
+            b = TI[c] - a
+            sl2 += a * a
+            sr2 += b * b
+        return (nL - sl2 / nL) + (nR - sr2 / nR)
+    out = 0.0
+    for c in range(WI):
+        a = LI[lo + c]
+        b = TI[c] - a
+        if a > 0:
+            out -= a * np.log(a / nL)
+        if b > 0:
+            out -= b * np.log(b / nR)
+    return out
+
+
 @_jit
 def _score(
     P: np.ndarray, LI: np.ndarray, lo: int, LF: np.ndarray, lfo: int, TI: np.ndarray,
@@ -501,25 +550,7 @@ def _score(
         if abs(diff) <= 8.0 * _EPS * max(abs(ml), abs(mr)):
             return np.inf
         return -(nL * (nR / n)) * diff * diff
-    WI = P[P_WI]
-    if crit == GINI:
-        sl2 = 0
-        sr2 = 0
-        for c in range(WI):
-            a = LI[lo + c]
-            b = TI[c] - a
-            sl2 += a * a
-            sr2 += b * b
-        return (nL - sl2 / nL) + (nR - sr2 / nR)
-    out = 0.0
-    for c in range(WI):
-        a = LI[lo + c]
-        b = TI[c] - a
-        if a > 0:
-            out -= a * np.log(a / nL)
-        if b > 0:
-            out -= b * np.log(b / nR)
-    return out
+    return _class_score(LI, lo, TI, P[P_WI], nL, nR, crit == GINI)
 
 
 @_tiny
@@ -889,51 +920,15 @@ def _best_greedy(
                 if s < best or (s == best and s < np.inf and (f < bf or (f == bf and v1 < bv1))):
                     best, bf, bj, bv1, bv2 = s, f, j, v1, FB[fe + 1]
         else:
-            # a classifier's sampled candidates: :func:`_valid` and :func:`_score` written out
-            # (the same operations in the same order, so the same scores)
+            # a classifier's sampled candidates: :func:`_valid` and :func:`_score` compiled in
             for g in range(ne):
                 e = ei + g * EIW
                 fe = ef + g * EFW
-                nL = 0
-                p1 = -1
-                q1 = 0
-                p2 = -1
-                q2 = 0
-                for c in range(WI):
-                    nL += IB[e + c]
-                    if IB[e + WI + c] > 0:
-                        q1 += 1
-                        p1 = c
-                    if IB[e + 2 * WI + c] > 0:
-                        q2 += 1
-                        p2 = c
+                nL, _n1, _n2, p1, p2 = _entry_groups(IB, e, WI)
                 nR = n - nL
-                if nL < msl or nR < msl:
+                if nL < msl or nR < msl or (p1 >= 0 and p2 == p1):
                     continue
-                if q1 != 1:
-                    p1 = -1
-                if q2 != 1:
-                    p2 = -1
-                if p1 >= 0 and p2 == p1:
-                    continue
-                if gini:
-                    sl2 = 0
-                    sr2 = 0
-                    for c in range(WI):
-                        a = IB[e + c]
-                        z = TI[c] - a
-                        sl2 += a * a
-                        sr2 += z * z
-                    s = (nL - sl2 / nL) + (nR - sr2 / nR)
-                else:
-                    s = 0.0
-                    for c in range(WI):
-                        a = IB[e + c]
-                        z = TI[c] - a
-                        if a > 0:
-                            s -= a * np.log(a / nL)
-                        if z > 0:
-                            s -= z * np.log(z / nR)
+                s = _class_score(IB, e, TI, WI, nL, nR, gini)
                 v1 = FB[fe]
                 if s < best or (s == best and s < np.inf and (f < bf or (f == bf and v1 < bv1))):
                     best, bf, bj, bv1, bv2 = s, f, j, v1, FB[fe + 1]
@@ -1556,22 +1551,7 @@ def _delete_sampled(
                     return j, _FAST_RESCAN
         valid = False
         for g in range(m):
-            e = ei + g * EIW
-            nl = 0
-            n1 = 0
-            n2 = 0
-            p1 = -1
-            p2 = -1
-            for c in range(WI):
-                nl += IB[e + c]
-                a = IB[e + WI + c]
-                z = IB[e + 2 * WI + c]
-                if a > 0:
-                    p1 = c if n1 == 0 else -1
-                    n1 += a
-                if z > 0:
-                    p2 = c if n2 == 0 else -1
-                    n2 += z
+            nl, n1, n2, p1, p2 = _entry_groups(IB, ei + g * EIW, WI)
             if n1 == 0 or n2 == 0:
                 return j, _FAST_RESCAN
             if nl >= msl and n - nl >= msl and (p1 < 0 or p2 != p1):
