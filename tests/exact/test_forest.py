@@ -89,6 +89,7 @@ CONFIGS = [
     pytest.param({"k": None}, id="all-thresholds"),
     pytest.param({"k": 2}, id="k2"),
     pytest.param({"k": None, "max_features": None, "criterion": "entropy"}, id="entropy-all"),
+    pytest.param({"k": 2, "criterion": "entropy"}, id="entropy-k2"),
 ]
 
 
