@@ -174,6 +174,16 @@ def test_batch_deletion_equals_sequential(incremental):
     assert_same_forest(batch, one_by_one, X)
 
 
+def test_many_rows_leaving_one_leaf_equal_retraining(incremental):
+    """More than a few removed rows in one leaf (40 over the two leaves of each stump) take
+    the leaf's other path."""
+    X, y, _ = _dataset("continuous", seed=7)
+    model = _model(DaREForestClassifier, k=2, max_depth=1).fit(X, y)
+    gone = set(range(0, 120, 3))
+    model.unlearn(sorted(gone))
+    assert_same_forest(model, retrain(model, X, y, set(range(150)) - gone), X)
+
+
 def test_large_request_retrains_and_stays_exact():
     X, y, _ = _dataset("continuous", seed=7)
     model = _model(DaREForestClassifier, k=2).fit(X, y)

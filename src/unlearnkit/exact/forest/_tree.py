@@ -1736,16 +1736,7 @@ def _keep_leaf_rows(
                     break
     elif mode == DELETE:
         for i in range(slen - 1, -1, -1):
-            x = IB[s0 + i]
-            lo = 0
-            hi = b
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if batch[mid] < x:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            if lo < b and batch[lo] == x:
+            if _contains(batch, IB[s0 + i]):
                 m -= 1
                 _save_i(J, lens, IB, s0 + i, _1)
                 IB[s0 + i] = IB[s0 + m]
