@@ -163,6 +163,39 @@ def test_regressor_deletions_equal_retraining(kind, params, incremental):
         assert_same_forest(model, retrain(model, X, y, kept), X)
 
 
+def _near_tied(seed: int, n: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """Four noisy copies of one binary signal: which copy splits best flips as rows go."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 2, n)
+    copies = [base ^ (rng.random(n) < 0.05) for _ in range(4)]
+    X = np.column_stack([*copies, rng.normal(size=n)]).astype(float)
+    return X, (base ^ (rng.random(n) < 0.2)).astype(int)
+
+
+@pytest.mark.parametrize("params", [{"k": None}, {"k": 2, "criterion": "entropy"}])
+def test_splits_that_return_take_their_former_subtrees_back(params, incremental):
+    """A node whose split flips back updates the children it parked instead of retraining
+    them; after deletions, additions and a relabel in between, the forest is still the
+    retrained one."""
+    X, y = _near_tied(seed=3)
+    model = _model(DaREForestClassifier, max_depth=4, n_estimators=4, **params)
+    model.fit(X[:360], y[:360])
+    rng = np.random.default_rng(0)
+    kept, labels, reused = set(range(360)), y.copy(), 0
+    for step, row in enumerate(rng.choice(360, 60, replace=False)):
+        reused += model.unlearn([int(row)]).evidence["subtree_pairs_reused"]
+        kept.discard(int(row))
+        if step == 20:
+            model.partial_fit(X[360:], y[360:])
+            kept |= set(range(360, 400))
+        if step == 40:
+            target = min(kept)
+            labels[target] = 1 - labels[target]
+            model.unlearn(ForgetRequest.relabel({target: int(labels[target])}))
+    assert reused > 0
+    assert_same_forest(model, retrain(model, X, labels, kept), X)
+
+
 def test_batch_deletion_equals_sequential(incremental):
     X, y, _ = _dataset("integers", seed=6)
     batch = _model(DaREForestClassifier, k=3).fit(X, y)

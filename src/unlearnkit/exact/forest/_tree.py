@@ -59,10 +59,15 @@ HASH1 = _i64(14)
 HASH2 = _i64(15)
 FOFF = _i64(16)
 SCANNED = _i64(17)
-NI_HEAD = _i64(18)
+# the children a greedy node had before its split last changed, and their split attribute
+# (PARK_V1 in the float block is its lower value): kept to take back when the split returns
+PARK_LEFT = _i64(18)
+PARK_RIGHT = _i64(19)
+PARK_FEAT = _i64(20)
+NI_HEAD = _i64(21)
 # node float block
-THR, V1 = (_i64(0), _i64(1))
-NF_HEAD = _i64(2)
+THR, V1, PARK_V1 = (_i64(0), _i64(1), _i64(2))
+NF_HEAD = _i64(3)
 # header (greedy) / trial (random) integer block; HNVMAX is the left count of a trial
 HFEAT = _i64(0)
 HSTATUS = _i64(1)
@@ -74,6 +79,9 @@ HNVMAX = _i64(6)
 HNR = _i64(7)
 HDRAW = _i64(8)
 HIW = _i64(9)
+#: A greedy node whose split returns to the one it had before takes back its former children
+#: when at most one in ``REVIVE_RATIO`` of its rows left or joined them since (else retrains).
+REVIVE_RATIO = _i64(8)
 # node kinds
 STATIC, GREEDY, RANDOM = (_i64(0), _i64(1), _i64(2))
 # header / trial status
@@ -106,7 +114,8 @@ W_SUBTREES = _i64(1)
 W_RESCANS = _i64(2)
 W_NODES = _i64(3)
 W_RESCAN_WORK = _i64(4)
-N_WORK = _i64(5)
+W_REUSED = _i64(5)
+N_WORK = _i64(6)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -1715,6 +1724,75 @@ def _child_const(
     return cc
 
 
+@_tiny
+def _park(
+    IB: np.ndarray, FB: np.ndarray, nd: int, fo: int, left: int, right: int, f: int, v1: float
+) -> None:
+    """Keep the children ``left`` / ``right`` of the split on ``f`` at ``v1`` at node ``nd``
+    (``left`` -1: none)."""
+    IB[nd + PARK_LEFT] = left
+    IB[nd + PARK_RIGHT] = right
+    IB[nd + PARK_FEAT] = f
+    FB[fo + PARK_V1] = v1
+
+
+@_jit
+def _sorted_rows(rows: np.ndarray) -> np.ndarray:
+    n = rows.shape[0]
+    keys = rows.astype(np.float64)
+    out = rows.copy()
+    _sort_pairs(keys, out, n, np.empty(n), np.empty(n, np.int64))
+    return out
+
+
+@_jit
+def _row_changes(
+    IB: np.ndarray, Xt: np.ndarray, left: int, right: int, rows: np.ndarray, nleft: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """How the rows of parked children ``left`` / ``right`` differ from ``rows[:nleft]`` /
+    ``rows[nleft:]``: the sorted rows each lost and gained, and whether there are few of
+    them (at most one in ``REVIVE_RATIO`` of ``rows``)."""
+    none = np.empty(0, np.int64)
+    limit = rows.shape[0] // REVIVE_RATIO
+    # 1 / 2: in the left / right child now; 3: there before too
+    mark = np.zeros(Xt.shape[1], np.uint8)
+    for i in range(rows.shape[0]):
+        mark[rows[i]] = 1 if i < nleft else 2
+    lost = np.empty(limit + 1, np.int64)
+    gained = np.empty(limit + 1, np.int64)
+    count = 0
+    ends = np.zeros(2, np.int64)
+    for side in range(2):
+        old = _collect(IB, left if side == 0 else right, none, ADD)
+        for i in range(old.shape[0]):
+            r = old[i]
+            if mark[r] == side + 1:
+                mark[r] = 3
+            else:
+                lost[count] = r
+                count += 1
+                if count > limit:
+                    return none, none, none, none, False
+        ends[side] = count
+    gone = count
+    split = 0  # gained rows of the left child (they come first)
+    for i in range(rows.shape[0]):
+        if mark[rows[i]] != 3:
+            gained[count - gone] = rows[i]
+            count += 1
+            if count > limit:
+                return none, none, none, none, False
+            if i < nleft:
+                split += 1
+    return (
+        _sorted_rows(lost[: ends[0]]),
+        _sorted_rows(gained[:split]),
+        _sorted_rows(lost[ends[0] : ends[1]]),
+        _sorted_rows(gained[split : count - gone]),
+        True,
+    )
+
+
 @_jit
 def _keep_leaf_rows(
     IB: np.ndarray, J: np.ndarray, lens: np.ndarray, nd: int, s0: int, slen: int,
@@ -1809,6 +1887,11 @@ def _update(
     v1 = 0.0
     ch = -1
     same = False
+    # parked children stay valid while rows are only removed and added
+    parks = kind == GREEDY and mode in (DELETE, ADD)
+    pl, pr, pf, pv = IB[nd + PARK_LEFT], IB[nd + PARK_RIGHT], IB[nd + PARK_FEAT], FB[fo + PARK_V1]
+    if not parks:
+        pl = -1
     if mode == DROP:
         scanned = P[P_P]
         cs, cfs, nc, ch = _drop_headers(IB, FB, lens, nd, newidx)
@@ -1869,9 +1952,12 @@ def _update(
     if f < 0:
         if not collected and not stays_leaf:
             rows = _collect(IB, nd, batch, mode)
+        if parks and IB[nd + SPLIT] == 1:
+            pl, pr, pf, pv = IB[nd + LEFT], IB[nd + RIGHT], IB[nd + FEAT], FB[fo + V1]
         _save_i(J, lens, IB, nd, P[P_NIW])
         _save_f(J, lens, FB, fo, P[P_NFW])
         _init_node(IB, FB, P, nd, fo, kind, depth, seed, n, TI, TF)
+        _park(IB, FB, nd, fo, pl, pr, pf, pv)
         IB[nd + CSTART] = cs
         IB[nd + CFSTART] = cfs
         IB[nd + CLEN] = nc
@@ -1896,13 +1982,38 @@ def _update(
             rows = _collect(IB, nd, batch, mode)
         cc = _child_const(IB, P, kind, cs, nc, scanned, seed, const)
         nleft = _partition(rows, Xt, f, t)
-        lseed = _child_seed(seed, _0)
-        rseed = _child_seed(seed, _1)
-        left = _build(IB, FB, lens, Xt, Y, R, P, rows[:nleft], depth + 1, lseed, work, cc)
-        right = _build(IB, FB, lens, Xt, Y, R, P, rows[nleft:], depth + 1, rseed, work, cc)
+        left = -1
+        right = -1
+        if pl >= 0 and pf == f and pv == v1:
+            # the split returns to the parked one: take its children back and update them,
+            # unless too many of their rows changed since
+            lout, lin, rout, rin, few = _row_changes(IB, Xt, pl, pr, rows, nleft)
+            if few:
+                work[W_REUSED] += 1
+                left = pl
+                right = pr
+                for part, child_mode in ((lout, DELETE), (lin, ADD)):
+                    if part.shape[0] > 0:
+                        left = _update(
+                            IB, FB, J, lens, Xt, Y, R, P, left, part, child_mode, work, cc, newidx
+                        )
+                for part, child_mode in ((rout, DELETE), (rin, ADD)):
+                    if part.shape[0] > 0:
+                        right = _update(
+                            IB, FB, J, lens, Xt, Y, R, P, right, part, child_mode, work, cc, newidx
+                        )
+                pl = -1
+        if left < 0:
+            lseed = _child_seed(seed, _0)
+            rseed = _child_seed(seed, _1)
+            left = _build(IB, FB, lens, Xt, Y, R, P, rows[:nleft], depth + 1, lseed, work, cc)
+            right = _build(IB, FB, lens, Xt, Y, R, P, rows[nleft:], depth + 1, rseed, work, cc)
+        if parks and IB[nd + SPLIT] == 1:
+            pl, pr, pf, pv = IB[nd + LEFT], IB[nd + RIGHT], IB[nd + FEAT], FB[fo + V1]
     _save_i(J, lens, IB, nd, P[P_NIW])
     _save_f(J, lens, FB, fo, P[P_NFW])
     _init_node(IB, FB, P, nd, fo, kind, depth, seed, n, TI, TF)
+    _park(IB, FB, nd, fo, pl, pr, pf, pv)
     IB[nd + CSTART] = cs
     IB[nd + CFSTART] = cfs
     IB[nd + CLEN] = nc
@@ -2167,6 +2278,7 @@ def compact(
             pos[i] = y
             for c in range(NI_HEAD):
                 IB2[y + c] = IB[x + c]
+            IB2[y + PARK_LEFT] = -1  # parked subtrees are not copied
             for c in range(wk):
                 IB2[y + NI_HEAD + c] = IB[x + NI_HEAD + keep[c]]
             for c in range(NFW):

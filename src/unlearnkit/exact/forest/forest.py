@@ -362,6 +362,7 @@ class _DaREForest(Unlearner, ABC):
             "subtrees_retrained": int(work[kern.W_SUBTREES]),
             "nodes_rescanned": int(work[kern.W_RESCANS]),
             "nodes_retrained": int(work[kern.W_NODES]),
+            "subtree_pairs_reused": int(work[kern.W_REUSED]),
             **extra,
         }
 
