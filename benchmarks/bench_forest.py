@@ -5,10 +5,11 @@ row set) a :class:`~unlearnkit.exact.DaREForestClassifier` is trained, then 100 
 rows are deleted one request at a time. Each deletion is timed (``UnlearningResult.seconds``,
 the whole ``unlearn`` call) and compared with retraining the same forest from scratch on the
 rows that remain (the speed-up is retrain time over mean, median and worst deletion time).
-After the deletions the forest is checked against that retrain: with ``topd=0`` (G-DaRE) the
-two must be identical (``equals_retrain``). Every dataset is run twice, with ``topd=0`` and
-with three random top levels (R-DaRE, ``topd=3``: exact in distribution, so its trees need not
-equal one particular retrain).
+Each row also counts the subtrees retrained and the pairs of parked subtrees taken back (a
+node whose split returns to the one it had before). After the deletions the forest is checked
+against that retrain: with ``topd=0`` (G-DaRE) the two must be identical (``equals_retrain``).
+Every dataset is run twice, with ``topd=0`` and with three random top levels (R-DaRE,
+``topd=3``: exact in distribution, so its trees need not equal one particular retrain).
 
 The same configuration is compared with scikit-learn's ``RandomForestClassifier`` (same number
 of trees, depth and ``max_features``; ``bootstrap=False`` because DaRE trains every tree on all
@@ -83,15 +84,19 @@ def _timed(fn: Any) -> tuple[float, Any]:
 
 def deletions(
     model: DaREForestClassifier, n_rows: int, count: int, rng: np.random.Generator
-) -> tuple[list[float], list[float], np.ndarray]:
-    """``count`` single-row deletions of random rows; times, retrained fractions, rows."""
+) -> tuple[list[float], list[float], np.ndarray, dict[str, int]]:
+    """``count`` single-row deletions of random rows; times, retrained fractions, rows and
+    the subtrees retrained and parked subtree pairs taken back over all of them."""
     rows = rng.choice(n_rows, size=count, replace=False)
     times, fractions = [], []
+    totals = {"subtrees_retrained": 0, "subtree_pairs_reused": 0}
     for row in rows:
         result = model.unlearn([int(row)])
         times.append(result.seconds)
         fractions.append(result.retrained_fraction)
-    return times, fractions, rows
+        for key in totals:
+            totals[key] += int(result.evidence[key])
+    return times, fractions, rows, totals
 
 
 def main_case(name: str, rng: np.random.Generator, topd: int) -> dict[str, Any]:
@@ -110,7 +115,7 @@ def main_case(name: str, rng: np.random.Generator, topd: int) -> dict[str, Any]:
     acc = float(model.score(X_te, y_te))
     sk_acc = float(sk.score(X_te, y_te))
     memory = model.memory_usage()
-    times, fractions, gone = deletions(model, len(X_tr), count, rng)
+    times, fractions, gone, totals = deletions(model, len(X_tr), count, rng)
     keep = np.setdiff1d(np.arange(len(X_tr)), gone)
     retrain_s, retrained = _timed(
         lambda: DaREForestClassifier(**params, random_state=0).fit(
@@ -138,6 +143,7 @@ def main_case(name: str, rng: np.random.Generator, topd: int) -> dict[str, Any]:
         "speedup_median": retrain_s / statistics.median(times),
         "speedup_worst": retrain_s / max(times),
         "retrained_fraction_mean": statistics.fmean(fractions),
+        **totals,
         "equals_retrain": bool(np.array_equal(model.tree_digests_, retrained.tree_digests_)),
         "cached_statistics_mb": memory["cached_statistics"] / 2**20,
         "allocated_mb": memory["allocated"] / 2**20,
@@ -161,7 +167,7 @@ def sweep(rng: np.random.Generator) -> list[dict[str, Any]]:
                 lambda p=params: DaREForestClassifier(**p, random_state=0).fit(X_tr, y_tr)
             )
             acc = float(model.score(X_te, y_te))
-            times, fractions, _ = deletions(model, len(X_tr), count, rng)
+            times, fractions, _, _ = deletions(model, len(X_tr), count, rng)
             mean = statistics.fmean(times)
             rows.append(
                 {

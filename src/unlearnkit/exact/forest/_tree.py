@@ -875,20 +875,15 @@ def _scan_greedy(
 
 
 @_jit
-def _best_greedy(
+def _best_hist(
     IB: np.ndarray, FB: np.ndarray, P: np.ndarray, cs: int, nh: int, TI: np.ndarray,
     TF: np.ndarray, n: int,
 ) -> tuple[int, float, float]:  # fmt: skip
-    """Best cached candidate: lowest score, then lowest attribute, then lowest threshold.
-
-    Returns the header position (-1: no candidate) and the chosen pair of values.
-    """
-    WI, WF, reg, k, EIW, EFW = P[P_WI], P[P_WF], P[P_REG] == 1, P[P_K], P[P_EIW], P[P_EFW]
-    msl = P[P_MSL]
-    gini = P[P_CRIT] == GINI
-    # running left statistics of a histogram (``k`` None)
-    LI = np.zeros(WI if k < 0 else 0, np.int64)
-    LF = np.zeros(WF if k < 0 else 0)
+    """:func:`_best_greedy` over value histograms (``k`` None)."""
+    WI, WF, reg, EIW, EFW = P[P_WI], P[P_WF], P[P_REG] == 1, P[P_EIW], P[P_EFW]
+    # running left statistics
+    LI = np.zeros(WI, np.int64)
+    LF = np.zeros(WF)
     best = np.inf
     bf = -1
     bj = -1
@@ -902,22 +897,51 @@ def _best_greedy(
         ei = IB[h + HESTART]
         ef = IB[h + HEFSTART]
         ne = IB[h + HELEN]
-        if k < 0:
-            LI[:] = 0
-            LF[:] = 0.0
-            nL = 0
-            for g in range(ne - 1):
-                e = ei + g * EIW
-                fe = ef + g * EFW
-                _add_block(LI, _0, LF, _0, IB, e, FB, fe + 1, WI, WF)
-                nL += _cnt(IB, e, reg, WI)
-                if not _valid(P, nL, n, IB, e, IB, e + EIW):
-                    continue
-                s = _score(P, LI, _0, LF, _0, TI, TF, n, nL)
-                v1 = FB[fe]
-                if s < best or (s == best and s < np.inf and (f < bf or (f == bf and v1 < bv1))):
-                    best, bf, bj, bv1, bv2 = s, f, j, v1, FB[fe + EFW]
-        elif reg:
+        LI[:] = 0
+        LF[:] = 0.0
+        nL = 0
+        for g in range(ne - 1):
+            e = ei + g * EIW
+            fe = ef + g * EFW
+            _add_block(LI, _0, LF, _0, IB, e, FB, fe + 1, WI, WF)
+            nL += _cnt(IB, e, reg, WI)
+            if not _valid(P, nL, n, IB, e, IB, e + EIW):
+                continue
+            s = _score(P, LI, _0, LF, _0, TI, TF, n, nL)
+            v1 = FB[fe]
+            if s < best or (s == best and s < np.inf and (f < bf or (f == bf and v1 < bv1))):
+                best, bf, bj, bv1, bv2 = s, f, j, v1, FB[fe + EFW]
+    return bj, bv1, bv2
+
+
+@_jit
+def _best_greedy(
+    IB: np.ndarray, FB: np.ndarray, P: np.ndarray, cs: int, nh: int, TI: np.ndarray,
+    TF: np.ndarray, n: int,
+) -> tuple[int, float, float]:  # fmt: skip
+    """Best cached candidate: lowest score, then lowest attribute, then lowest threshold.
+
+    Returns the header position (-1: no candidate) and the chosen pair of values.
+    """
+    if P[P_K] < 0:
+        return _best_hist(IB, FB, P, cs, nh, TI, TF, n)
+    WI, reg, EIW, EFW = P[P_WI], P[P_REG] == 1, P[P_EIW], P[P_EFW]
+    msl = P[P_MSL]
+    gini = P[P_CRIT] == GINI
+    best = np.inf
+    bf = -1
+    bj = -1
+    bv1 = 0.0
+    bv2 = 0.0
+    for j in range(nh):
+        h = cs + j * HIW
+        if IB[h + HSTATUS] != VALID:
+            continue
+        f = IB[h + HFEAT]
+        ei = IB[h + HESTART]
+        ef = IB[h + HEFSTART]
+        ne = IB[h + HELEN]
+        if reg:
             for g in range(ne):
                 e = ei + g * EIW
                 fe = ef + g * EFW
@@ -1848,12 +1872,11 @@ def _update(
     seed = np.uint64(IB[nd + SEED])
     fo = IB[nd + FOFF]
     b = batch.shape[0]
-    TI = np.zeros(WI, np.int64)
-    TF = np.zeros(WF)
-    for c in range(WI):
-        TI[c] = IB[nd + NI_HEAD + c]
-    for c in range(WF):
-        TF[c] = FB[fo + NF_HEAD + c]
+    # the node's blocks are journaled first: its statistics are then updated where they are
+    _save_i(J, lens, IB, nd, P[P_NIW])
+    _save_f(J, lens, FB, fo, P[P_NFW])
+    TI = IB[nd + NI_HEAD : nd + NI_HEAD + WI]
+    TF = FB[fo + NF_HEAD : fo + NF_HEAD + WF]
     for i in range(b):
         _acc_mode(TI, _0, TF, _0, reg, Y, R, batch[i], mode)
     n = IB[nd + NN]
@@ -1867,8 +1890,6 @@ def _update(
     stays_leaf = slen >= 0 and mode != ADD
     if _is_static(P, n, TI, depth):
         rows = batch[:0] if stays_leaf else _collect(IB, nd, batch, mode)
-        _save_i(J, lens, IB, nd, P[P_NIW])
-        _save_f(J, lens, FB, fo, P[P_NFW])
         _init_node(IB, FB, P, nd, fo, STATIC, depth, seed, n, TI, TF)
         if stays_leaf:
             _keep_leaf_rows(IB, J, lens, nd, s0, slen, batch, mode)
@@ -1954,8 +1975,6 @@ def _update(
             rows = _collect(IB, nd, batch, mode)
         if parks and IB[nd + SPLIT] == 1:
             pl, pr, pf, pv = IB[nd + LEFT], IB[nd + RIGHT], IB[nd + FEAT], FB[fo + V1]
-        _save_i(J, lens, IB, nd, P[P_NIW])
-        _save_f(J, lens, FB, fo, P[P_NFW])
         _init_node(IB, FB, P, nd, fo, kind, depth, seed, n, TI, TF)
         _park(IB, FB, nd, fo, pl, pr, pf, pv)
         IB[nd + CSTART] = cs
@@ -2010,8 +2029,6 @@ def _update(
             right = _build(IB, FB, lens, Xt, Y, R, P, rows[nleft:], depth + 1, rseed, work, cc)
         if parks and IB[nd + SPLIT] == 1:
             pl, pr, pf, pv = IB[nd + LEFT], IB[nd + RIGHT], IB[nd + FEAT], FB[fo + V1]
-    _save_i(J, lens, IB, nd, P[P_NIW])
-    _save_f(J, lens, FB, fo, P[P_NFW])
     _init_node(IB, FB, P, nd, fo, kind, depth, seed, n, TI, TF)
     _park(IB, FB, nd, fo, pl, pr, pf, pv)
     IB[nd + CSTART] = cs
