@@ -337,9 +337,10 @@ class _DaREForest(Unlearner, ABC):
         ``n_features * k`` entries, and about ``max_features * k`` when most attributes it
         examines have a valid threshold (attributes without one are examined too, and
         constant ones cost nothing). ``allocated`` is the capacity of the heaps, including
-        space left by earlier updates until the next compaction; ``journal`` holds what the
-        last few updates wrote over (updates change the trees in place), which keeps earlier
-        states readable for a model restored after a failed request or a shallow copy.
+        space left by earlier updates (and subtrees parked for a split's return) until the
+        next compaction; ``journal`` holds what the last few updates wrote over (updates
+        change the trees in place), which keeps earlier states readable for a model restored
+        after a failed request or a shallow copy.
         """
         self._require_fitted("report its memory")
         sizes = self._forest.sizes(self._params())
@@ -514,6 +515,14 @@ _NOTES = """
     values with the smallest keys ``h(node seed, attribute, value)``; a deletion changes that set
     only when a cached value (or its neighbour) disappears, which the cached counts reveal, and
     then that attribute is re-examined on the node's rows.
+
+    When a greedy node's best split changes, the subtrees it had are parked at the node
+    (until the next compaction) and new ones are trained. When the split later returns to the
+    parked one (near-tied attributes trade places as samples go), the parked subtrees are
+    taken back and brought up to date by removing and adding the samples that left or joined
+    them since; a subtree is a deterministic function of its node seed and its samples, and
+    updates keep it equal to a retrain, so this is exact too. A relabel or feature removal
+    passing through the node discards what it parked.
 
     With ``topd > 0`` the guarantee is exact in distribution, as in DaRE. A random node tries
     attributes in its (seeded) order, draws a threshold uniformly on ``[min, max)`` of each
