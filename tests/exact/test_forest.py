@@ -539,6 +539,21 @@ def test_feature_importances_and_trees():
     assert np.allclose(tree.value.sum(axis=1), 1.0)
 
 
+def test_parameters_set_after_fit_shape_the_next_fit_only(incremental):
+    """As in scikit-learn, ``set_params`` does not reach the fitted trees: unlearning keeps
+    to the parameters the forest was trained with."""
+    X, y, _ = _dataset("continuous", seed=4)
+    model = _model(DaREForestClassifier, k=None).fit(X, y)
+    model.set_params(k=2, topd=2, max_features=1, max_depth=3, criterion="entropy")
+    model.unlearn([0, 5, 9])
+    original = _model(DaREForestClassifier, k=None)
+    kept = set(range(150)) - {0, 5, 9}
+    assert_same_forest(model, retrain(original, X, y, kept), X)
+    refit = model.fit(X, y)
+    assert refit.estimators_[0].max_depth <= 3
+    assert_same_forest(refit, clone(model).fit(X, y), X)
+
+
 def test_save_and_load(tmp_path, incremental):
     X, y, _ = _dataset("integers", seed=21)
     model = _model(DaREForestClassifier, k=2).fit(X, y)

@@ -110,6 +110,19 @@ def _canonical(X: np.ndarray) -> np.ndarray:
     return Xt
 
 
+#: The parameters that shape the trees: fixed at ``fit`` for the life of the fitted forest.
+_STRUCTURE = (
+    "n_estimators",
+    "max_depth",
+    "min_samples_split",
+    "min_samples_leaf",
+    "max_features",
+    "criterion",
+    "topd",
+    "k",
+)
+
+
 class _DaREForest(Unlearner, ABC):
     """Shared machinery of the DaRE classifier and regressor."""
 
@@ -163,6 +176,7 @@ class _DaREForest(Unlearner, ABC):
                     f"The 'topd' parameter of {type(self).__name__} must be at most max_depth="
                     f"{self.max_depth}, got {self.topd}; lower topd or raise max_depth."
                 )
+            self._fitted = {name: getattr(self, name) for name in _STRUCTURE}
             self._set_targets(yv)
             self._Xt = _canonical(Xv)
             self._seed = _seed_of(self.random_state)
@@ -222,8 +236,14 @@ class _DaREForest(Unlearner, ABC):
     def _new_targets(self, rows: np.ndarray, new_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Targets before (row 0) and after (row 1) relabelling ``rows``."""
 
+    def _hyper(self, name: str) -> Any:
+        """A parameter as it was at ``fit``: ``set_params`` changes the next fit, not the
+        trees that exist."""
+        fitted = self.__dict__.get("_fitted")
+        return getattr(self, name) if fitted is None else fitted[name]
+
     def _max_features(self, p: int) -> int:
-        mf = self.max_features
+        mf = self._hyper("max_features")
         if mf is None:
             return p
         if mf == "sqrt":
@@ -237,7 +257,7 @@ class _DaREForest(Unlearner, ABC):
     def _params(self) -> np.ndarray:
         p = self._Xt.shape[0]
         wi, wf = self._n_stats()
-        k = self.k
+        k = self._hyper("k")
         sampled = k is not None
         P = np.zeros(kern.N_P, np.int64)
         P[kern.P_P] = p
@@ -248,13 +268,14 @@ class _DaREForest(Unlearner, ABC):
             "gini": kern.GINI,
             "entropy": kern.ENTROPY,
             "squared_error": kern.SQUARED,
-        }[self.criterion]
-        P[kern.P_MAXD] = -1 if self.max_depth is None else int(self.max_depth)
-        P[kern.P_MSS] = int(self.min_samples_split)
-        P[kern.P_MSL] = int(self.min_samples_leaf)
+        }[self._hyper("criterion")]
+        max_depth = self._hyper("max_depth")
+        P[kern.P_MAXD] = -1 if max_depth is None else int(max_depth)
+        P[kern.P_MSS] = int(self._hyper("min_samples_split"))
+        P[kern.P_MSL] = int(self._hyper("min_samples_leaf"))
         P[kern.P_MF] = self._max_features(p)
         P[kern.P_K] = -1 if k is None else int(k)
-        P[kern.P_TOPD] = int(self.topd)
+        P[kern.P_TOPD] = int(self._hyper("topd"))
         P[kern.P_NIW] = kern.NI_HEAD + wi
         P[kern.P_NFW] = kern.NF_HEAD + wf
         P[kern.P_EIW] = (3 if sampled else 1) * wi
@@ -275,7 +296,7 @@ class _DaREForest(Unlearner, ABC):
 
     def _train(self, rows: np.ndarray) -> None:
         """Train every tree on ``rows`` (store positions) with the model's seed."""
-        seeds = np.asarray(kern.tree_seeds(np.uint64(self._seed), int(self.n_estimators)))
+        seeds = np.asarray(kern.tree_seeds(np.uint64(self._seed), int(self._hyper("n_estimators"))))
         self._forest, self._fit_work = build_forest(
             self._data(), self._params(), rows, seeds, self._n_threads()
         )
@@ -359,7 +380,7 @@ class _DaREForest(Unlearner, ABC):
 
     def _evidence(self, work: np.ndarray, **extra: Any) -> dict[str, Any]:
         return {
-            "trees": int(self.n_estimators),
+            "trees": int(self._hyper("n_estimators")),
             "subtrees_retrained": int(work[kern.W_SUBTREES]),
             "nodes_rescanned": int(work[kern.W_RESCANS]),
             "nodes_retrained": int(work[kern.W_NODES]),
@@ -372,12 +393,13 @@ class _DaREForest(Unlearner, ABC):
 
     def _refit(self, keep: np.ndarray, why: str, **extra: Any) -> Change:
         self._train(keep)
-        return Change(1.0, {"trees": int(self.n_estimators), "retrained": why, **extra})
+        return Change(1.0, {"trees": int(self._hyper("n_estimators")), "retrained": why, **extra})
 
     def _depth_bound(self) -> int:
         """How deep a tree can be: ``max_depth``, or the number of rows held."""
-        if self.max_depth is not None:
-            return int(self.max_depth)
+        max_depth = self._hyper("max_depth")
+        if max_depth is not None:
+            return int(max_depth)
         return int(self._Xt.shape[1])
 
     def _update(self, rows: np.ndarray, mode: int, data: tuple) -> np.ndarray:
@@ -440,8 +462,8 @@ class _DaREForest(Unlearner, ABC):
         keep_cols = np.setdiff1d(np.arange(p), cols)
         q = len(keep_cols)
         incremental = (
-            self.topd == 0
-            and self.k is None
+            self._hyper("topd") == 0
+            and self._hyper("k") is None
             and self._max_features(p) >= p
             and self._max_features(q) >= q
         )
@@ -663,7 +685,7 @@ class DaREForestClassifier(ClassifierMixin, _DaREForest):
         old = self._params()
         old[kern.P_WI] = before
         old[kern.P_NIW] = kern.NI_HEAD + before
-        old[kern.P_EIW] = (3 if self.k is not None else 1) * before
+        old[kern.P_EIW] = (3 if self._hyper("k") is not None else 1) * before
         keep = np.setdiff1d(np.arange(before), codes).astype(np.int64)
         forest = self._forest.compacted(old, keep)
         ib, fb = forest.heaps
