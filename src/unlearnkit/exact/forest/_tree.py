@@ -874,6 +874,13 @@ def _scan_greedy(
     return cs, cfs, nh, scanned
 
 
+@_inline
+def _header(IB: np.ndarray, h: int) -> tuple[bool, int, int, int, int]:
+    """Header ``h``: whether it has a valid threshold, its attribute, where its entries' integer
+    and float words start and how many entries it has."""
+    return IB[h + HSTATUS] == VALID, IB[h + HFEAT], IB[h + HESTART], IB[h + HEFSTART], IB[h + HELEN]
+
+
 @_jit
 def _best_hist(
     IB: np.ndarray, FB: np.ndarray, P: np.ndarray, cs: int, nh: int, TI: np.ndarray,
@@ -890,13 +897,9 @@ def _best_hist(
     bv1 = 0.0
     bv2 = 0.0
     for j in range(nh):
-        h = cs + j * HIW
-        if IB[h + HSTATUS] != VALID:
+        valid, f, ei, ef, ne = _header(IB, cs + j * HIW)
+        if not valid:
             continue
-        f = IB[h + HFEAT]
-        ei = IB[h + HESTART]
-        ef = IB[h + HEFSTART]
-        ne = IB[h + HELEN]
         LI[:] = 0
         LF[:] = 0.0
         nL = 0
@@ -934,13 +937,9 @@ def _best_greedy(
     bv1 = 0.0
     bv2 = 0.0
     for j in range(nh):
-        h = cs + j * HIW
-        if IB[h + HSTATUS] != VALID:
+        valid, f, ei, ef, ne = _header(IB, cs + j * HIW)
+        if not valid:
             continue
-        f = IB[h + HFEAT]
-        ei = IB[h + HESTART]
-        ef = IB[h + HEFSTART]
-        ne = IB[h + HELEN]
         if reg:
             for g in range(ne):
                 e = ei + g * EIW
