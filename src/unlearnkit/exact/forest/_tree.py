@@ -207,7 +207,7 @@ def _grab(lens: np.ndarray, which: int, count: int, capacity: int) -> int:
     return start
 
 
-@_jit
+@_inline
 def _save(
     J: np.ndarray, lens: np.ndarray, A: np.ndarray, which: int, addr: int, count: int
 ) -> None:
@@ -882,42 +882,6 @@ def _header(IB: np.ndarray, h: int) -> tuple[bool, int, int, int, int]:
 
 
 @_jit
-def _best_hist(
-    IB: np.ndarray, FB: np.ndarray, P: np.ndarray, cs: int, nh: int, TI: np.ndarray,
-    TF: np.ndarray, n: int,
-) -> tuple[int, float, float]:  # fmt: skip
-    """:func:`_best_greedy` over value histograms (``k`` None)."""
-    WI, WF, reg, EIW, EFW = P[P_WI], P[P_WF], P[P_REG] == 1, P[P_EIW], P[P_EFW]
-    # running left statistics
-    LI = np.zeros(WI, np.int64)
-    LF = np.zeros(WF)
-    best = np.inf
-    bf = -1
-    bj = -1
-    bv1 = 0.0
-    bv2 = 0.0
-    for j in range(nh):
-        valid, f, ei, ef, ne = _header(IB, cs + j * HIW)
-        if not valid:
-            continue
-        LI[:] = 0
-        LF[:] = 0.0
-        nL = 0
-        for g in range(ne - 1):
-            e = ei + g * EIW
-            fe = ef + g * EFW
-            _add_block(LI, _0, LF, _0, IB, e, FB, fe + 1, WI, WF)
-            nL += _cnt(IB, e, reg, WI)
-            if not _valid(P, nL, n, IB, e, IB, e + EIW):
-                continue
-            s = _score(P, LI, _0, LF, _0, TI, TF, n, nL)
-            v1 = FB[fe]
-            if s < best or (s == best and s < np.inf and (f < bf or (f == bf and v1 < bv1))):
-                best, bf, bj, bv1, bv2 = s, f, j, v1, FB[fe + EFW]
-    return bj, bv1, bv2
-
-
-@_jit
 def _best_greedy(
     IB: np.ndarray, FB: np.ndarray, P: np.ndarray, cs: int, nh: int, TI: np.ndarray,
     TF: np.ndarray, n: int,
@@ -926,11 +890,12 @@ def _best_greedy(
 
     Returns the header position (-1: no candidate) and the chosen pair of values.
     """
-    if P[P_K] < 0:
-        return _best_hist(IB, FB, P, cs, nh, TI, TF, n)
-    WI, reg, EIW, EFW = P[P_WI], P[P_REG] == 1, P[P_EIW], P[P_EFW]
+    WI, WF, reg, k, EIW, EFW = P[P_WI], P[P_WF], P[P_REG] == 1, P[P_K], P[P_EIW], P[P_EFW]
     msl = P[P_MSL]
     gini = P[P_CRIT] == GINI
+    # running left statistics of a histogram (``k`` None)
+    LI = np.zeros(WI if k < 0 else 0, np.int64)
+    LF = np.zeros(WF if k < 0 else 0)
     best = np.inf
     bf = -1
     bj = -1
@@ -940,7 +905,22 @@ def _best_greedy(
         valid, f, ei, ef, ne = _header(IB, cs + j * HIW)
         if not valid:
             continue
-        if reg:
+        if k < 0:
+            LI[:] = 0
+            LF[:] = 0.0
+            nL = 0
+            for g in range(ne - 1):
+                e = ei + g * EIW
+                fe = ef + g * EFW
+                _add_block(LI, _0, LF, _0, IB, e, FB, fe + 1, WI, WF)
+                nL += _cnt(IB, e, reg, WI)
+                if not _valid(P, nL, n, IB, e, IB, e + EIW):
+                    continue
+                s = _score(P, LI, _0, LF, _0, TI, TF, n, nL)
+                v1 = FB[fe]
+                if s < best or (s == best and s < np.inf and (f < bf or (f == bf and v1 < bv1))):
+                    best, bf, bj, bv1, bv2 = s, f, j, v1, FB[fe + EFW]
+        elif reg:
             for g in range(ne):
                 e = ei + g * EIW
                 fe = ef + g * EFW
@@ -1551,17 +1531,7 @@ def _delete_sampled(
         ef = IB[h + HEFSTART]
         m = IB[h + HELEN]
         # journal the entries' counts (a classifier's entry floats are its two values)
-        count = m * EIW
-        start = lens[L_J]
-        if start + count + 3 > J.shape[0]:
-            lens[L_FLAG] |= 1 << L_J
-            raise OverflowError("journal full")
-        for c in range(count):
-            J[start + c] = IB[ei + c]
-        J[start + count] = 0
-        J[start + count + 1] = ei
-        J[start + count + 2] = count
-        lens[L_J] = start + count + 3
+        _save(J, lens, IB, _0, ei, m * EIW)
         vmax = FB[cfs + j]
         nvmax = IB[h + HNVMAX]
         for i in range(batch.shape[0]):
@@ -1747,6 +1717,20 @@ def _child_const(
     return cc
 
 
+@_jit
+def _rewrite(
+    IB: np.ndarray, FB: np.ndarray, P: np.ndarray, nd: int, fo: int, kind: int, depth: int,
+    seed: np.uint64, n: int, TI: np.ndarray, TF: np.ndarray, cs: int, cfs: int, nc: int,
+    scanned: int,
+) -> None:  # fmt: skip
+    """:func:`_init_node` for an updated greedy or random node, with its headers (or trials)."""
+    _init_node(IB, FB, P, nd, fo, kind, depth, seed, n, TI, TF)
+    IB[nd + CSTART] = cs
+    IB[nd + CFSTART] = cfs
+    IB[nd + CLEN] = nc
+    IB[nd + SCANNED] = scanned
+
+
 @_tiny
 def _park(
     IB: np.ndarray, FB: np.ndarray, nd: int, fo: int, left: int, right: int, f: int, v1: float
@@ -1847,6 +1831,19 @@ def _keep_leaf_rows(
 
 
 @_jit
+def _leaf_rows(
+    IB: np.ndarray, J: np.ndarray, lens: np.ndarray, nd: int, stays_leaf: bool, s0: int,
+    slen: int, batch: np.ndarray, mode: int, rows: np.ndarray,
+) -> None:  # fmt: skip
+    """Give ``nd``, a leaf after the update, its rows: its own block updated in place when it
+    was a leaf before (``stays_leaf``), else a new block holding ``rows``."""
+    if stays_leaf:
+        _keep_leaf_rows(IB, J, lens, nd, s0, slen, batch, mode)
+    else:
+        _set_leaf(IB, lens, nd, rows)
+
+
+@_jit
 def _update(
     IB: np.ndarray, FB: np.ndarray, J: np.ndarray, lens: np.ndarray, Xt: np.ndarray,
     Y: np.ndarray, R: np.ndarray, P: np.ndarray, nd: int, batch: np.ndarray, mode: int,
@@ -1890,10 +1887,7 @@ def _update(
     if _is_static(P, n, TI, depth):
         rows = batch[:0] if stays_leaf else _collect(IB, nd, batch, mode)
         _init_node(IB, FB, P, nd, fo, STATIC, depth, seed, n, TI, TF)
-        if stays_leaf:
-            _keep_leaf_rows(IB, J, lens, nd, s0, slen, batch, mode)
-        else:
-            _set_leaf(IB, lens, nd, rows)
+        _leaf_rows(IB, J, lens, nd, stays_leaf, s0, slen, batch, mode, rows)
         _hash_node(IB, FB, P, nd)
         return nd
     if kind == STATIC:
@@ -1974,16 +1968,9 @@ def _update(
             rows = _collect(IB, nd, batch, mode)
         if parks and IB[nd + SPLIT] == 1:
             pl, pr, pf, pv = IB[nd + LEFT], IB[nd + RIGHT], IB[nd + FEAT], FB[fo + V1]
-        _init_node(IB, FB, P, nd, fo, kind, depth, seed, n, TI, TF)
+        _rewrite(IB, FB, P, nd, fo, kind, depth, seed, n, TI, TF, cs, cfs, nc, scanned)
         _park(IB, FB, nd, fo, pl, pr, pf, pv)
-        IB[nd + CSTART] = cs
-        IB[nd + CFSTART] = cfs
-        IB[nd + CLEN] = nc
-        IB[nd + SCANNED] = scanned
-        if stays_leaf:
-            _keep_leaf_rows(IB, J, lens, nd, s0, slen, batch, mode)
-        else:
-            _set_leaf(IB, lens, nd, rows)
+        _leaf_rows(IB, J, lens, nd, stays_leaf, s0, slen, batch, mode, rows)
         _hash_node(IB, FB, P, nd)
         return nd
     if same:
@@ -2028,12 +2015,8 @@ def _update(
             right = _build(IB, FB, lens, Xt, Y, R, P, rows[nleft:], depth + 1, rseed, work, cc)
         if parks and IB[nd + SPLIT] == 1:
             pl, pr, pf, pv = IB[nd + LEFT], IB[nd + RIGHT], IB[nd + FEAT], FB[fo + V1]
-    _init_node(IB, FB, P, nd, fo, kind, depth, seed, n, TI, TF)
+    _rewrite(IB, FB, P, nd, fo, kind, depth, seed, n, TI, TF, cs, cfs, nc, scanned)
     _park(IB, FB, nd, fo, pl, pr, pf, pv)
-    IB[nd + CSTART] = cs
-    IB[nd + CFSTART] = cfs
-    IB[nd + CLEN] = nc
-    IB[nd + SCANNED] = scanned
     _set_split(IB, FB, nd, f, t, v1, ch, left, right)
     _hash_node(IB, FB, P, nd)
     return nd
