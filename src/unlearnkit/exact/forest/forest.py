@@ -254,9 +254,13 @@ class _DaREForest(Unlearner, ABC):
             return min(int(mf), p)
         return max(1, int(float(mf) * p))
 
-    def _params(self) -> np.ndarray:
+    def _params(self, n_classes: int | None = None) -> np.ndarray:
+        """The kernels' parameter vector; ``n_classes`` overrides the width of a statistics
+        block (the layout of trees that still count classes being dropped)."""
         p = self._Xt.shape[0]
         wi, wf = self._n_stats()
+        if n_classes is not None:
+            wi = n_classes
         k = self._hyper("k")
         sampled = k is not None
         P = np.zeros(kern.N_P, np.int64)
@@ -682,10 +686,7 @@ class DaREForestClassifier(ClassifierMixin, _DaREForest):
 
     def _drop_class_columns(self, codes: list[int]) -> None:
         before = self.n_classes_ + len(codes)
-        old = self._params()
-        old[kern.P_WI] = before
-        old[kern.P_NIW] = kern.NI_HEAD + before
-        old[kern.P_EIW] = (3 if self._hyper("k") is not None else 1) * before
+        old = self._params(n_classes=before)
         keep = np.setdiff1d(np.arange(before), codes).astype(np.int64)
         forest = self._forest.compacted(old, keep)
         ib, fb = forest.heaps
