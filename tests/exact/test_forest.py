@@ -612,6 +612,31 @@ def test_failure_inside_an_update_restores_the_model(monkeypatch, incremental):
     assert_same_forest(model, retrain(model, X, y, set(range(150)) - {4, 8}), X)
 
 
+@pytest.mark.parametrize("kind", DATASETS)
+@pytest.mark.parametrize("cls", [DaREForestClassifier, DaREForestRegressor])
+def test_failed_update_restores_every_word_of_the_trees(monkeypatch, kind, cls, incremental):
+    """The journal records every word an update writes in place: reading the heaps of the
+    model a failed update left as it was undoes the update word for word (ties exercise the
+    counts of repeated largest values, which change without a rescan)."""
+    X, y, _ = _dataset(kind, seed=24)
+    model = _model(cls, k=2).fit(X, y)
+    forest = model._forest
+    used_i, used_f = int(forest.lens[0]), int(forest.lens[1])
+    before = forest.heaps[0][:used_i].copy(), forest.heaps[1][:used_f].copy()
+
+    def broken(self):
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(cls, "_publish", broken)
+    for rows in ([3], [4, 40, 41], list(range(60, 90))):
+        with pytest.raises(RuntimeError):
+            model.unlearn(rows)
+        assert model._forest is forest
+        ib, fb = forest.heaps  # brings the shared heaps back to this version
+        assert np.array_equal(ib[:used_i], before[0])
+        assert np.array_equal(fb[:used_f].view(np.int64), before[1].view(np.int64))
+
+
 @pytest.mark.parametrize(
     "params",
     [

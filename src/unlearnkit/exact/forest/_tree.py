@@ -1558,7 +1558,9 @@ def _delete_sampled(
                 return j, _FAST_RESCAN
             if nl >= msl and n - nl >= msl and (p1 < 0 or p2 != p1):
                 valid = True
-        IB[h + HNVMAX] = nvmax
+        if nvmax != IB[h + HNVMAX]:
+            _save(J, lens, IB, _0, h + HNVMAX, _1)
+            IB[h + HNVMAX] = nvmax
         if valid != (IB[h + HSTATUS] == VALID):
             return j, _FAST_STATUS
     return nh, _FAST_DONE
@@ -1606,11 +1608,13 @@ def _greedy_headers(
                     return 0, 0, 0, False, rows
     cs = ocs
     cfs = ocfs
-    _save_i(J, lens, IB, cs, nh * HIW)
+    # a classifier's removals from sampled candidates take the written-out path, which
+    # journals the one header word it changes; the other paths journal the headers here
+    fast = k >= 0 and P[P_REG] == 0 and mode == DELETE
+    if not fast:
+        _save_i(J, lens, IB, cs, nh * HIW)
     if k < 0:
         _save_f(J, lens, FB, cfs, nh)
-    # a classifier's removals from sampled candidates take the written-out path
-    fast = k >= 0 and P[P_REG] == 0 and mode == DELETE
     j = 0
     while j < nh:
         if fast:
@@ -1640,6 +1644,8 @@ def _greedy_headers(
                 )
                 if not varies:
                     return cs, cfs, nh, False, rows
+                if fast:
+                    _save_i(J, lens, IB, h, HIW)
                 for c in range(HIW):
                     IB[h + c] = hrow[c]
                 _save_f(J, lens, FB, cfs + j, _1)
@@ -1741,6 +1747,25 @@ def _park(
     IB[nd + PARK_RIGHT] = right
     IB[nd + PARK_FEAT] = f
     FB[fo + PARK_V1] = v1
+
+
+@_tiny
+def _kept(
+    IB: np.ndarray, FB: np.ndarray, nd: int, fo: int, cs: int, cfs: int, nc: int, scanned: int,
+    pl: int, pr: int, pf: int, pv: float,
+) -> bool:  # fmt: skip
+    """Whether node ``nd`` already records these headers (or trials) and parked children."""
+    same_blocks = (
+        IB[nd + CSTART] == cs
+        and IB[nd + CFSTART] == cfs
+        and IB[nd + CLEN] == nc
+        and IB[nd + SCANNED] == scanned
+    )
+    if not same_blocks or IB[nd + PARK_LEFT] != pl:
+        return False
+    return pl < 0 or (
+        IB[nd + PARK_RIGHT] == pr and IB[nd + PARK_FEAT] == pf and FB[fo + PARK_V1] == pv
+    )
 
 
 @_jit
@@ -2015,9 +2040,19 @@ def _update(
             right = _build(IB, FB, lens, Xt, Y, R, P, rows[nleft:], depth + 1, rseed, work, cc)
         if parks and IB[nd + SPLIT] == 1:
             pl, pr, pf, pv = IB[nd + LEFT], IB[nd + RIGHT], IB[nd + FEAT], FB[fo + V1]
-    _rewrite(IB, FB, P, nd, fo, kind, depth, seed, n, TI, TF, cs, cfs, nc, scanned)
-    _park(IB, FB, nd, fo, pl, pr, pf, pv)
-    _set_split(IB, FB, nd, f, t, v1, ch, left, right)
+    if same and _kept(IB, FB, nd, fo, cs, cfs, nc, scanned, pl, pr, pf, pv):
+        # the split, its blocks and what the node parked stay: the statistics were updated
+        # in place; the count, the children and the threshold (the chosen pair's upper value
+        # may have changed) are written here
+        IB[nd + NN] = n
+        IB[nd + CHOSEN] = ch
+        IB[nd + LEFT] = left
+        IB[nd + RIGHT] = right
+        FB[fo + THR] = t
+    else:
+        _rewrite(IB, FB, P, nd, fo, kind, depth, seed, n, TI, TF, cs, cfs, nc, scanned)
+        _park(IB, FB, nd, fo, pl, pr, pf, pv)
+        _set_split(IB, FB, nd, f, t, v1, ch, left, right)
     _hash_node(IB, FB, P, nd)
     return nd
 
