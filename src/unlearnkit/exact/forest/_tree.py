@@ -893,9 +893,13 @@ def _best_greedy(
     WI, WF, reg, k, EIW, EFW = P[P_WI], P[P_WF], P[P_REG] == 1, P[P_K], P[P_EIW], P[P_EFW]
     msl = P[P_MSL]
     gini = P[P_CRIT] == GINI
-    # running left statistics of a histogram (``k`` None)
-    LI = np.zeros(WI if k < 0 else 0, np.int64)
-    LF = np.zeros(WF if k < 0 else 0)
+    # running left statistics of a histogram (``k`` None); none needed for sampled candidates
+    if k < 0:
+        LI = np.zeros(WI, np.int64)
+        LF = np.zeros(WF)
+    else:
+        LI = IB[:0]
+        LF = FB[:0]
     best = np.inf
     bf = -1
     bj = -1
@@ -1825,6 +1829,27 @@ def _row_changes(
     )
 
 
+_FIND_BLOCK = _i64(32)
+
+
+@_jit
+def _find_row(IB: np.ndarray, s0: int, m: int, r: int) -> int:
+    """Position of row ``r`` among the ``m`` rows at ``IB[s0:]`` (-1: absent); blocks of rows
+    are tested for it without branches first, which compiles to vector compares."""
+    i = 0
+    while i < m:
+        end = min(i + _FIND_BLOCK, m)
+        hit = 0
+        for c in range(i, end):
+            hit |= IB[s0 + c] == r
+        if hit:
+            for c in range(i, end):
+                if IB[s0 + c] == r:
+                    return c
+        i = end
+    return -1
+
+
 @_jit
 def _keep_leaf_rows(
     IB: np.ndarray, J: np.ndarray, lens: np.ndarray, nd: int, s0: int, slen: int,
@@ -1837,13 +1862,10 @@ def _keep_leaf_rows(
     if mode == DELETE and b <= 16:
         # few rows: find each one (they all sit in this leaf)
         for j in range(b):
-            r = batch[j]
-            for i in range(m):
-                if IB[s0 + i] == r:
-                    m -= 1
-                    _save_i(J, lens, IB, s0 + i, _1)
-                    IB[s0 + i] = IB[s0 + m]
-                    break
+            i = _find_row(IB, s0, m, batch[j])
+            m -= 1
+            _save_i(J, lens, IB, s0 + i, _1)
+            IB[s0 + i] = IB[s0 + m]
     elif mode == DELETE:
         for i in range(slen - 1, -1, -1):
             if _contains(batch, IB[s0 + i]):
