@@ -1512,22 +1512,32 @@ def _update_sampled(
 
 
 _FAST_DONE, _FAST_RESCAN, _FAST_STATUS = _i64(0), _i64(1), _i64(2)
+#: The best candidate is yet to be found (:func:`_greedy_headers` did not score the headers).
+_UNSCORED = _i64(-2)
 
 
 @_jit
 def _delete_sampled(
     IB: np.ndarray, FB: np.ndarray, J: np.ndarray, lens: np.ndarray, Xt: np.ndarray,
     Y: np.ndarray, P: np.ndarray, cs: int, cfs: int, j0: int, nh: int, batch: np.ndarray,
-    n: int,
-) -> tuple[int, int]:  # fmt: skip
-    """:func:`_update_sampled` and the validity check for a classifier's removals, on headers
-    ``j0..`` in one loop (the most common update, without a call per header or entry).
+    n: int, TI: np.ndarray,
+) -> tuple[int, int, int, float, float]:  # fmt: skip
+    """:func:`_update_sampled`, the validity check and :func:`_best_greedy` for a classifier's
+    removals, on headers ``j0..`` in one loop (the most common update, without a call per
+    header or entry); ``TI`` holds the node's statistics after the update.
 
-    Returns ``(nh, _FAST_DONE)`` when every header is updated, ``(j, _FAST_RESCAN)`` when
-    header ``j``'s candidates may have changed (re-examine it, then go on from ``j + 1``) and
-    ``(j, _FAST_STATUS)`` when whether header ``j`` has a valid threshold changed.
+    Returns ``(nh, _FAST_DONE, ...)`` when every header is updated, ``(j, _FAST_RESCAN, ...)``
+    when header ``j``'s candidates may have changed (re-examine it, then go on from ``j + 1``)
+    and ``(j, _FAST_STATUS, ...)`` when whether header ``j`` has a valid threshold changed;
+    then the best candidate of headers ``j0..`` as :func:`_best_greedy` returns it.
     """
     WI, EIW, EFW, msl = P[P_WI], P[P_EIW], P[P_EFW], P[P_MSL]
+    gini = P[P_CRIT] == GINI
+    best = np.inf
+    bf = -1
+    bj = -1
+    bv1 = 0.0
+    bv2 = 0.0
     for j in range(j0, nh):
         h = cs + j * HIW
         f = IB[h + HFEAT]
@@ -1543,31 +1553,38 @@ def _delete_sampled(
             x = Xt[f, r]
             cl = Y[0, r]
             for g in range(m):
+                # without branches: which of the counts a row is in depends on the data
                 e = ei + g * EIW
                 v1 = FB[ef + g * EFW]
-                if x <= v1:
-                    IB[e + cl] -= 1
-                    if x == v1:
-                        IB[e + WI + cl] -= 1
-                elif x == FB[ef + g * EFW + 1]:
-                    IB[e + 2 * WI + cl] -= 1
+                IB[e + cl] -= x <= v1
+                IB[e + WI + cl] -= x == v1
+                IB[e + 2 * WI + cl] -= x == FB[ef + g * EFW + 1]
             if x == vmax:
                 nvmax -= 1
                 if nvmax == 0:
-                    return j, _FAST_RESCAN
+                    return j, _FAST_RESCAN, bj, bv1, bv2
         valid = False
+        scored = IB[h + HSTATUS] == VALID
         for g in range(m):
-            nl, n1, n2, p1, p2 = _entry_groups(IB, ei + g * EIW, WI)
+            e = ei + g * EIW
+            nl, n1, n2, p1, p2 = _entry_groups(IB, e, WI)
             if n1 == 0 or n2 == 0:
-                return j, _FAST_RESCAN
+                return j, _FAST_RESCAN, bj, bv1, bv2
             if nl >= msl and n - nl >= msl and (p1 < 0 or p2 != p1):
                 valid = True
+                if scored:
+                    sc = _class_score(IB, e, TI, WI, nl, n - nl, gini)
+                    v1 = FB[ef + g * EFW]
+                    if sc < best or (
+                        sc == best and sc < np.inf and (f < bf or (f == bf and v1 < bv1))
+                    ):
+                        best, bf, bj, bv1, bv2 = sc, f, j, v1, FB[ef + g * EFW + 1]
         if nvmax != IB[h + HNVMAX]:
             _save(J, lens, IB, _0, h + HNVMAX, _1)
             IB[h + HNVMAX] = nvmax
-        if valid != (IB[h + HSTATUS] == VALID):
-            return j, _FAST_STATUS
-    return nh, _FAST_DONE
+        if valid != scored:
+            return j, _FAST_STATUS, bj, bv1, bv2
+    return nh, _FAST_DONE, bj, bv1, bv2
 
 
 @_jit
@@ -1582,14 +1599,15 @@ def _greedy_headers(
     IB: np.ndarray, FB: np.ndarray, J: np.ndarray, lens: np.ndarray, Xt: np.ndarray,
     Y: np.ndarray, R: np.ndarray, P: np.ndarray, nd: int, batch: np.ndarray, mode: int, n: int,
     rows: np.ndarray, work: np.ndarray,
-) -> tuple[int, int, int, bool, np.ndarray]:  # fmt: skip
+) -> tuple[int, int, int, bool, np.ndarray, int, float, float]:  # fmt: skip
     """Apply the update to a greedy node's headers, in place (journaled).
 
     An attribute whose cached candidates may have changed set is re-examined on the node's
     rows (collected once, returned; ``rows`` is empty until then). Returns the headers, their
-    number, ``ok`` and the rows: ``ok`` is False when the update may change which attributes
-    the node examines (one became constant, or gained or lost its last valid threshold), so
-    that the whole node must be rescanned.
+    number, ``ok``, the rows and the best candidate as :func:`_best_greedy` returns it, when
+    the written-out removal path scored every header (else ``_UNSCORED``): ``ok`` is False
+    when the update may change which attributes the node examines (one became constant, or
+    gained or lost its last valid threshold), so that the whole node must be rescanned.
     """
     k = P[P_K]
     ocs = IB[nd + CSTART]
@@ -1609,7 +1627,7 @@ def _greedy_headers(
                 continue
             for i in range(batch.shape[0]):
                 if Xt[f, batch[i]] != Xt[f, anchor]:
-                    return 0, 0, 0, False, rows
+                    return 0, 0, 0, False, rows, _UNSCORED, 0.0, 0.0
     cs = ocs
     cfs = ocfs
     # a classifier's removals from sampled candidates take the written-out path, which
@@ -1619,19 +1637,25 @@ def _greedy_headers(
         _save_i(J, lens, IB, cs, nh * HIW)
     if k < 0:
         _save_f(J, lens, FB, cfs, nh)
+    TI = IB[nd + NI_HEAD : nd + NI_HEAD + P[P_WI]]
     j = 0
     while j < nh:
         if fast:
-            j, code = _delete_sampled(IB, FB, J, lens, Xt, Y, P, cs, cfs, j, nh, batch, n)
+            j0 = j
+            j, code, ch, v1, v2 = _delete_sampled(
+                IB, FB, J, lens, Xt, Y, P, cs, cfs, j, nh, batch, n, TI
+            )
+            if code == _FAST_DONE and j0 == 0:
+                return cs, cfs, nh, True, rows, ch, v1, v2
             if code == _FAST_DONE:
                 break
             if code == _FAST_STATUS:
-                return cs, cfs, nh, False, rows
+                return cs, cfs, nh, False, rows, _UNSCORED, 0.0, 0.0
         h = cs + j * HIW
         status = IB[h + HSTATUS]
         if k < 0:
             if not _update_hist(IB, FB, J, lens, Xt, Y, R, P, h, cfs + j, batch, mode):
-                return cs, cfs, nh, False, rows
+                return cs, cfs, nh, False, rows, _UNSCORED, 0.0, 0.0
             ok = _hist_any_valid(IB, P, IB[h + HESTART], IB[h + HELEN], n)
         else:
             if fast or not _update_sampled(
@@ -1647,7 +1671,7 @@ def _greedy_headers(
                     IB, FB, lens, Xt, Y, R, P, rows, seed, IB[h + HFEAT], WSI, WSF, hrow
                 )
                 if not varies:
-                    return cs, cfs, nh, False, rows
+                    return cs, cfs, nh, False, rows, _UNSCORED, 0.0, 0.0
                 if fast:
                     _save_i(J, lens, IB, h, HIW)
                 for c in range(HIW):
@@ -1656,9 +1680,9 @@ def _greedy_headers(
                 FB[cfs + j] = vmax
             ok = _k_any_valid(IB, P, IB[h + HESTART], IB[h + HELEN], n)
         if ok != (status == VALID):
-            return cs, cfs, nh, False, rows
+            return cs, cfs, nh, False, rows, _UNSCORED, 0.0, 0.0
         j += 1
-    return cs, cfs, nh, True, rows
+    return cs, cfs, nh, True, rows, _UNSCORED, 0.0, 0.0
 
 
 @_jit
@@ -1968,7 +1992,7 @@ def _update(
                 t = _threshold(v1, v2)
     elif kind == GREEDY:
         scanned = IB[nd + SCANNED]
-        cs, cfs, nc, ok, rows = _greedy_headers(
+        cs, cfs, nc, ok, rows, ch, v1, v2 = _greedy_headers(
             IB, FB, J, lens, Xt, Y, R, P, nd, batch, mode, n, rows, work
         )
         collected = rows.shape[0] > 0
@@ -1984,7 +2008,9 @@ def _update(
             cs, cfs, nc, scanned = _scan_greedy(
                 IB, FB, lens, Xt, Y, R, P, rows, seed, known, WSI, WSF
             )
-        ch, v1, v2 = _best_greedy(IB, FB, P, cs, nc, TI, TF, n)
+            ch = _UNSCORED
+        if ch == _UNSCORED:
+            ch, v1, v2 = _best_greedy(IB, FB, P, cs, nc, TI, TF, n)
         if ch >= 0:
             f = IB[cs + ch * HIW + HFEAT]
             t = _threshold(v1, v2)
