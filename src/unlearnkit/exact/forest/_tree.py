@@ -1887,6 +1887,8 @@ def _keep_leaf_rows(
         # few rows: find each one (they all sit in this leaf)
         for j in range(b):
             i = _find_row(IB, s0, m, batch[j])
+            if i < 0:
+                raise ValueError("a removed row is not in the leaf it was routed to")
             m -= 1
             _save_i(J, lens, IB, s0 + i, _1)
             IB[s0 + i] = IB[s0 + m]
