@@ -511,6 +511,19 @@ def _entry_groups(IB: np.ndarray, e: int, WI: int) -> tuple[int, int, int, int, 
 
 
 @_inline
+def _class_valid(nl: int, n: int, msl: int, p1: int, p2: int) -> bool:
+    """:func:`_valid` for a classifier's sampled entry from :func:`_entry_groups`."""
+    return nl >= msl and n - nl >= msl and (p1 < 0 or p2 != p1)
+
+
+@_inline
+def _beats(s: float, f: int, v1: float, best: float, bf: int, bv1: float) -> bool:
+    """Whether candidate ``(s, f, v1)`` wins over the best so far: lower score, then lower
+    attribute, then lower value (the order every greedy node chooses by)."""
+    return s < best or (s == best and s < np.inf and (f < bf or (f == bf and v1 < bv1)))
+
+
+@_inline
 def _class_score(
     LI: np.ndarray, lo: int, TI: np.ndarray, WI: int, nL: int, nR: int, gini: bool
 ) -> float:
@@ -922,7 +935,7 @@ def _best_greedy(
                     continue
                 s = _score(P, LI, _0, LF, _0, TI, TF, n, nL)
                 v1 = FB[fe]
-                if s < best or (s == best and s < np.inf and (f < bf or (f == bf and v1 < bv1))):
+                if _beats(s, f, v1, best, bf, bv1):
                     best, bf, bj, bv1, bv2 = s, f, j, v1, FB[fe + EFW]
         elif reg:
             for g in range(ne):
@@ -933,7 +946,7 @@ def _best_greedy(
                     continue
                 s = _score(P, IB, e, FB, fe + 2, TI, TF, n, nL)
                 v1 = FB[fe]
-                if s < best or (s == best and s < np.inf and (f < bf or (f == bf and v1 < bv1))):
+                if _beats(s, f, v1, best, bf, bv1):
                     best, bf, bj, bv1, bv2 = s, f, j, v1, FB[fe + 1]
         else:
             # a classifier's sampled candidates: :func:`_valid` and :func:`_score` compiled in
@@ -942,11 +955,11 @@ def _best_greedy(
                 fe = ef + g * EFW
                 nL, _n1, _n2, p1, p2 = _entry_groups(IB, e, WI)
                 nR = n - nL
-                if nL < msl or nR < msl or (p1 >= 0 and p2 == p1):
+                if not _class_valid(nL, n, msl, p1, p2):
                     continue
                 s = _class_score(IB, e, TI, WI, nL, nR, gini)
                 v1 = FB[fe]
-                if s < best or (s == best and s < np.inf and (f < bf or (f == bf and v1 < bv1))):
+                if _beats(s, f, v1, best, bf, bv1):
                     best, bf, bj, bv1, bv2 = s, f, j, v1, FB[fe + 1]
     return bj, bv1, bv2
 
@@ -1570,14 +1583,12 @@ def _delete_sampled(
             nl, n1, n2, p1, p2 = _entry_groups(IB, e, WI)
             if n1 == 0 or n2 == 0:
                 return j, _FAST_RESCAN, bj, bv1, bv2
-            if nl >= msl and n - nl >= msl and (p1 < 0 or p2 != p1):
+            if _class_valid(nl, n, msl, p1, p2):
                 valid = True
                 if scored:
                     sc = _class_score(IB, e, TI, WI, nl, n - nl, gini)
                     v1 = FB[ef + g * EFW]
-                    if sc < best or (
-                        sc == best and sc < np.inf and (f < bf or (f == bf and v1 < bv1))
-                    ):
+                    if _beats(sc, f, v1, best, bf, bv1):
                         best, bf, bj, bv1, bv2 = sc, f, j, v1, FB[ef + g * EFW + 1]
         if nvmax != IB[h + HNVMAX]:
             _save(J, lens, IB, _0, h + HNVMAX, _1)
