@@ -34,6 +34,10 @@ KEEP_VERSIONS = 4
 #: Journal words a version may keep whatever the size of the heaps (1 MiB), so that small
 #: forests keep their last states too.
 JOURNAL_FLOOR_WORDS = 1 << 17
+#: Heaps are reserved this many times the words their trees use (at a fit, per the rows it
+#: trains on), so that the subtrees updates append rarely outgrow them before a compaction:
+#: growing copies both heaps. Reserved words take no memory until they are written.
+RESERVE = 4.5
 _HEAP_FLAGS = (1 << int(kern.L_I)) | (1 << int(kern.L_F))
 _JOURNAL_FLAG = 1 << int(kern.L_J)
 
@@ -64,6 +68,15 @@ def _on_big_stack(fn: Callable[[], Any], depth: int) -> Any:
 
 
 _STACK_LOCK = threading.Lock()
+
+
+def _reserved(size: int, least: int, dtype: type) -> np.ndarray:
+    """An uninitialised array of ``size`` words, or of ``least`` where the system will not
+    reserve that much address space."""
+    try:
+        return np.empty(size, dtype)
+    except MemoryError:
+        return np.empty(least, dtype)
 
 
 def _resized(a: np.ndarray, size: int, used: int) -> np.ndarray:
@@ -162,8 +175,13 @@ class ForestStore:
         self.version = version
 
     @classmethod
-    def empty(cls, ints: int, floats: int) -> ForestStore:
-        heaps = (np.empty(max(ints, 64), np.int64), np.empty(max(floats, 64), np.float64))
+    def empty(cls, ints: int, floats: int, reserve: float = 1.0) -> ForestStore:
+        """A store with room for ``ints`` and ``floats`` words, ``reserve`` times that where
+        the address space allows."""
+        heaps = tuple(
+            _reserved(int(reserve * words) + 4096, words + 64, dtype)
+            for words, dtype in ((ints, np.int64), (floats, np.float64))
+        )
         return cls(
             _Lineage(heaps), np.zeros(kern.N_LENS, np.int64), np.zeros(0, np.int64), np.zeros(2)
         )
@@ -286,7 +304,7 @@ class ForestStore:
         return self.lineage.journal_words() * 8
 
     def compacted(
-        self, params: np.ndarray, keep: np.ndarray | None = None, spare: float = 1.5
+        self, params: np.ndarray, keep: np.ndarray | None = None, spare: float = RESERVE
     ) -> ForestStore:
         """The live part of every tree copied, in preorder, into fresh heaps.
 
@@ -299,9 +317,10 @@ def merge(
     stores: Sequence[ForestStore],
     params: np.ndarray,
     keep: np.ndarray | None = None,
-    spare: float = 1.5,
+    spare: float = RESERVE,
 ) -> ForestStore:
-    """The trees of ``stores``, in order, copied into one pair of fresh heaps."""
+    """The trees of ``stores``, in order, copied into one pair of fresh heaps with room for
+    ``spare`` times their words."""
     if keep is None:
         keep = np.arange(int(params[kern.P_WI]), dtype=np.int64)
     ints = 0
@@ -310,7 +329,7 @@ def merge(
         sz = s.sizes(params)
         ints += int(sz[:4].sum())
         floats += int(sz[4:].sum())
-    out = ForestStore.empty(int(ints * spare) + 4096, int(floats * spare) + 4096)
+    out = ForestStore.empty(ints, floats, spare)
     lens = np.zeros(kern.N_LENS, np.int64)
     roots = [
         np.asarray(kern.compact(s.heaps[0], s.heaps[1], params, s.roots, keep, *out.heaps, lens))
@@ -335,8 +354,7 @@ def build_forest(
 
     def grow(trees: np.ndarray) -> tuple[ForestStore, int]:
         t = len(trees)
-        # room for the updates to come: capacity that is never written costs no memory
-        store = ForestStore.empty(t * (6 * n + 4096), t * (2 * n + 4096))
+        store = ForestStore.empty(t * (6 * n + 4096), t * (2 * n + 4096), RESERVE)
         new, work = store.run(
             kern.forest_op, *data, params, kern.OP_BUILD, seeds[trees], rows, 0, n_roots=t
         )

@@ -361,11 +361,13 @@ class _DaREForest(Unlearner, ABC):
         (classifier) or a count and a two-float sum (regressor). A node thus caches at most
         ``n_features * k`` entries, and about ``max_features * k`` when most attributes it
         examines have a valid threshold (attributes without one are examined too, and
-        constant ones cost nothing). ``allocated`` is the capacity of the heaps, including
+        constant ones cost nothing). ``allocated`` is what the heaps hold: the trees and the
         space left by earlier updates (and subtrees parked for a split's return) until the
-        next compaction; ``journal`` holds what the last few updates wrote over (updates
-        change the trees in place), which keeps earlier states readable for a model restored
-        after a failed request or a shallow copy.
+        next compaction; ``reserved`` is their capacity, address space that takes memory only
+        once updates write into it (room for about 4.5 times the trees after a fit or a
+        compaction, so that the heaps rarely need copying to grow); ``journal`` holds what the last few updates wrote over
+        (updates change the trees in place), which keeps earlier states readable for a model
+        restored after a failed request or a shallow copy.
         """
         self._require_fitted("report its memory")
         sizes = self._forest.sizes(self._params())
@@ -374,7 +376,8 @@ class _DaREForest(Unlearner, ABC):
             "cached_statistics": int(sizes[1] + sizes[2] + sizes[5] + sizes[6]) * 8,
             "leaf_samples": int(sizes[3]) * 8,
             "training_data": int(self._Xt.nbytes + self._Y.nbytes + self._R.nbytes),
-            "allocated": int(sum(h.nbytes for h in self._forest.heaps)),
+            "allocated": int(self._forest.lens[kern.L_I] + self._forest.lens[kern.L_F]) * 8,
+            "reserved": int(sum(h.nbytes for h in self._forest.heaps)),
             "journal": self._forest.journal_bytes(),
         }
 
