@@ -365,9 +365,10 @@ class _DaREForest(Unlearner, ABC):
         space left by earlier updates (and subtrees parked for a split's return) until the
         next compaction; ``reserved`` is their capacity, address space that takes memory only
         once updates write into it (room for about 4.5 times the trees after a fit or a
-        compaction, so that the heaps rarely need copying to grow); ``journal`` holds what the last few updates wrote over
-        (updates change the trees in place), which keeps earlier states readable for a model
-        restored after a failed request or a shallow copy.
+        compaction, so that the heaps rarely need copying to grow); ``journal`` holds what
+        the last few updates wrote over (updates change the trees in place), which keeps
+        earlier states readable for a model restored after a failed request or a shallow
+        copy.
         """
         self._require_fitted("report its memory")
         sizes = self._forest.sizes(self._params())
