@@ -178,9 +178,9 @@ class ForestStore:
     def empty(cls, ints: int, floats: int, reserve: float = 1.0) -> ForestStore:
         """A store with room for ``ints`` and ``floats`` words, ``reserve`` times that where
         the address space allows."""
-        heaps = tuple(
-            _reserved(int(reserve * words) + 4096, words + 64, dtype)
-            for words, dtype in ((ints, np.int64), (floats, np.float64))
+        heaps = (
+            _reserved(int(reserve * ints) + 4096, ints + 64, np.int64),
+            _reserved(int(reserve * floats) + 4096, floats + 64, np.float64),
         )
         return cls(
             _Lineage(heaps), np.zeros(kern.N_LENS, np.int64), np.zeros(0, np.int64), np.zeros(2)
