@@ -55,7 +55,8 @@ class UnlearningResult:
     guarantee : Guarantee
         What is promised about the model now (exact / certified / approximate).
     seconds : float
-        Wall-clock time the unlearning took.
+        Wall-clock time of the call: reading the request, the update and both
+        fingerprints.
     retrained_fraction : float
         Share of the training work that was redone (1.0 is a full retrain).
     fingerprint_before, fingerprint_after : str
@@ -130,15 +131,21 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+#: Types digested by their ``repr`` without the checks for containers and arrays.
+_PLAIN = frozenset({int, float, str, bool, type(None)})
+
+
 def _digest_into(h: Any, value: Any) -> None:
-    if isinstance(value, np.ndarray):
+    if type(value) in _PLAIN:
+        h.update(repr(value).encode())
+    elif isinstance(value, np.ndarray):
         arr = np.ascontiguousarray(value)
         h.update(f"nd{arr.dtype.str}{arr.shape}".encode())
         if arr.dtype == object:
             h.update(repr(arr.tolist()).encode())
         else:
             h.update(arr.tobytes())
-    elif isinstance(value, Mapping):
+    elif isinstance(value, (dict, Mapping)):
         h.update(b"{")
         for k in sorted(value, key=repr):
             h.update(repr(k).encode())
@@ -201,10 +208,10 @@ class Unlearner(BaseEstimator):
             A typed subclass naming what is wrong; the model is left unchanged.
         """
         self._require_fitted("unlearn")
+        start = time.perf_counter()
         req = as_request(request)
         if req.kind not in self.supported_requests:
             raise UnsupportedRequestError(self, req.kind, self.supported_requests)
-        start = time.perf_counter()
         before = self.fingerprint()
         snapshot = dict(self.__dict__)
         try:
@@ -213,6 +220,7 @@ class Unlearner(BaseEstimator):
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
+        after = self.fingerprint()
         seconds = time.perf_counter() - start
         return UnlearningResult(
             request_id=req.request_id,
@@ -221,7 +229,7 @@ class Unlearner(BaseEstimator):
             seconds=seconds,
             retrained_fraction=float(change.retrained_fraction),
             fingerprint_before=before,
-            fingerprint_after=self.fingerprint(),
+            fingerprint_after=after,
             evidence=change.evidence,
             method=type(self).__name__,
             kind=req.kind,

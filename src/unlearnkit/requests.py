@@ -78,7 +78,10 @@ def normalize_ids(ids: Iterable[Any], where: str = "the request") -> tuple[Hasha
         raise InvalidRequestError(
             f"Expected a list of sample ids, got {ids!r}. Wrap a single id in a list: [{ids!r}]."
         )
-    out = tuple(_scalar_id(v) for v in np.asarray(list(ids), dtype=object).ravel())
+    if type(ids) in (list, tuple) and all(type(v) in (int, str) for v in ids):
+        out = tuple(ids)
+    else:
+        out = tuple(_scalar_id(v) for v in np.asarray(list(ids), dtype=object).ravel())
     if len(set(out)) != len(out):
         dupes = [v for v, c in Counter(out).items() if c > 1]
         raise DuplicateIdError(dupes, where=where)

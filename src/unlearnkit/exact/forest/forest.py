@@ -65,6 +65,8 @@ __all__ = ["DaREForestClassifier", "DaREForestRegressor", "DaRETree"]
 #: from the retained rows (the same seed, so the result is the same): past this point the
 #: subtree retraining it triggers costs about as much as training.
 REFIT_FRACTION = 0.25
+#: Where a node keeps its two digest words.
+_DIGEST_WORDS = np.array([kern.HASH1, kern.HASH2], dtype=np.int64)
 #: The heaps are compacted when one of them holds this many times the words the trees use.
 COMPACT_RATIO = 4.0
 
@@ -309,9 +311,7 @@ class _DaREForest(Unlearner, ABC):
     def _publish(self) -> None:
         """Refresh the public learned state from the trees."""
         ib, roots = self._forest.heaps[0], self._forest.roots
-        self.tree_digests_ = np.ascontiguousarray(
-            np.stack([ib[roots + kern.HASH1], ib[roots + kern.HASH2]], axis=1).view(np.uint64)
-        )
+        self.tree_digests_ = ib[roots[:, None] + _DIGEST_WORDS].view(np.uint64)
 
     def _commit(self, forest: ForestStore) -> None:
         if forest.garbage_ratio() > COMPACT_RATIO:
