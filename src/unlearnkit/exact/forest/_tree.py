@@ -1163,23 +1163,32 @@ def _hash_node(IB: np.ndarray, FB: np.ndarray, P: np.ndarray, nd: int) -> None:
 
 
 @_jit
-def _partition(rows: np.ndarray, Xt: np.ndarray, f: int, t: float) -> int:
-    """Reorder ``rows`` in place, rows with ``x[f] <= t`` first; returns their number."""
-    i = 0
-    j = rows.shape[0] - 1
-    while True:
-        while i <= j and Xt[f, rows[i]] <= t:
-            i += 1
-        while i <= j and Xt[f, rows[j]] > t:
-            j -= 1
-        if i >= j:
-            break
-        tmp = rows[i]
-        rows[i] = rows[j]
-        rows[j] = tmp
-        i += 1
-        j -= 1
-    return i
+def _split_rows(rows: np.ndarray, Xt: np.ndarray, f: int, t: float, scratch: np.ndarray) -> int:
+    """Reorder ``rows`` in place, rows with ``x[f] <= t`` first, each side in its order;
+    returns their number. ``scratch`` holds at least ``len(rows)`` integers."""
+    nl = 0
+    nr = 0
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        if Xt[f, r] <= t:
+            rows[nl] = r
+            nl += 1
+        else:
+            scratch[nr] = r
+            nr += 1
+    rows[nl:] = scratch[:nr]
+    return nl
+
+
+@_jit
+def _ascending(rows: np.ndarray) -> None:
+    """Sort ``rows`` unless they already ascend: training then reads every attribute in the
+    order it is stored, each node's rows being split in order (much faster than scattered
+    reads once the attributes outgrow the caches)."""
+    for i in range(1, rows.shape[0]):
+        if rows[i] < rows[i - 1]:
+            rows.sort()
+            return
 
 
 @_jit
@@ -1243,6 +1252,7 @@ def _build(
     """Train the subtree of the node at ``depth`` with ``seed`` on ``rows`` (reordered);
     ``const0`` flags attributes known to be constant on ``rows``."""
     work[W_SUBTREES] += 1
+    _ascending(rows)
     p = P[P_P]
     maxd = P[P_MAXD]
     size = 2 * rows.shape[0] + 2
@@ -1261,6 +1271,7 @@ def _build(
     sseed[0] = seed
     cst[0] = const0
     WSI, WSF = _workspace(rows.shape[0], P)
+    scratch = np.empty(rows.shape[0], np.int64)
     top = 1
     root = -1
     const = np.zeros(p, np.bool_)
@@ -1278,7 +1289,7 @@ def _build(
         else:
             IB[parent + LEFT + side] = nd
         if f >= 0:
-            nleft = _partition(sub, Xt, f, t)
+            nleft = _split_rows(sub, Xt, f, t, scratch)
             st[top, 0] = s0 + nleft
             st[top, 1] = ln - nleft
             st[top, 2] = dp + 1
@@ -2072,7 +2083,8 @@ def _update(
         if not collected:
             rows = _collect(IB, nd, batch, mode)
         cc = _child_const(IB, P, kind, cs, nc, scanned, seed, const)
-        nleft = _partition(rows, Xt, f, t)
+        _ascending(rows)
+        nleft = _split_rows(rows, Xt, f, t, np.empty(rows.shape[0], np.int64))
         left = -1
         right = -1
         if pl >= 0 and pf == f and pv == v1:
