@@ -13,8 +13,9 @@ Each row also counts the subtrees retrained and the pairs of parked subtrees tak
 node whose split returns to the one it had before), and the share of the training work that
 the deletions redid on average (retrained subtrees and re-examined attributes, counted in rows
 visited per node as the fit is): as long as that work costs what it costs in a fit, the mean
-speed-up cannot exceed its inverse (``speedup_bound_at_fit_rate``), however fast the rest. After the deletions the forest is checked
-against that retrain: with ``topd=0`` (G-DaRE) the two must be identical (``equals_retrain``).
+speed-up cannot exceed its inverse (``speedup_bound_at_fit_rate``), however fast the rest.
+After the deletions the forest is checked against that retrain: with ``topd=0`` (G-DaRE) the
+two must be identical (``equals_retrain``).
 Every dataset is run twice, with ``topd=0`` and with three random top levels (R-DaRE,
 ``topd=3``: exact in distribution, so its trees need not equal one particular retrain).
 
