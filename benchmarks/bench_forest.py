@@ -3,7 +3,8 @@
 For each dataset (UCI Adult, Taiwan credit default, ProPublica COMPAS and a synthetic 100,000
 row set) a :class:`~unlearnkit.exact.DaREForestClassifier` is trained, then 100 random training
 rows are deleted one request at a time. Each deletion is timed (``UnlearningResult.seconds``:
-the request applied, from its first check to the updated model) and compared with retraining
+the whole call, from reading the request to the updated model and its fingerprints before and
+after) and compared with retraining
 the same forest from scratch on the rows that remain (the speed-up is retrain time over mean,
 median and worst deletion time; the retrain time is the median of four retrains, timed before
 each of three blocks of deletions and after the last on the rows left at that point, so that
