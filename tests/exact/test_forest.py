@@ -313,6 +313,31 @@ def test_compaction_keeps_the_forest(monkeypatch, incremental):
     assert_same_forest(model, retrain(model, X, y, kept), X)
 
 
+def test_heaps_that_cannot_be_reserved_grow_as_needed(monkeypatch, incremental):
+    """Where the system refuses to reserve room for updates, the heaps start at what the trees
+    need and the updates grow them: same trees, less reserved."""
+    X, y, _ = _dataset("continuous", seed=15)
+    roomy = _model(DaREForestClassifier, k=2).fit(X, y)
+    empty = np.empty
+
+    def refuse_large(size, *args, **kwargs):
+        if isinstance(size, int) and size > 100_000:
+            raise MemoryError("no room")
+        return empty(size, *args, **kwargs)
+
+    monkeypatch.setattr(_store_module.np, "empty", refuse_large)
+    tight = _model(DaREForestClassifier, k=2).fit(X, y)
+    monkeypatch.undo()
+    reserved = tight.memory_usage()["reserved"]
+    assert reserved < roomy.memory_usage()["reserved"]
+    for model in (roomy, tight):
+        for i in range(0, 60, 2):
+            model.unlearn([i])
+    assert tight.memory_usage()["reserved"] > reserved  # the updates outgrew the heaps
+    assert_same_forest(tight, roomy, X)
+    assert_same_forest(tight, retrain(tight, X, y, set(range(150)) - set(range(0, 60, 2))), X)
+
+
 def test_threads_give_the_same_forest():
     X, y, _ = _dataset("continuous", seed=16)
     one = _model(DaREForestClassifier, k=2).fit(X, y)
