@@ -1348,27 +1348,14 @@ def _collect(IB: np.ndarray, nd: int, batch: np.ndarray, mode: int) -> np.ndarra
 
 @_jit
 def _route(batch: np.ndarray, Xt: np.ndarray, f: int, t: float) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of ``batch`` with ``x[f] <= t`` and the others, each in batch order."""
     if batch.shape[0] == 1:
         if Xt[f, batch[0]] <= t:
             return batch, batch[:0]
         return batch[:0], batch
-    nl = 0
-    for i in range(batch.shape[0]):
-        if Xt[f, batch[i]] <= t:
-            nl += 1
-    left = np.empty(nl, np.int64)
-    right = np.empty(batch.shape[0] - nl, np.int64)
-    a = 0
-    b = 0
-    for i in range(batch.shape[0]):
-        r = batch[i]
-        if Xt[f, r] <= t:
-            left[a] = r
-            a += 1
-        else:
-            right[b] = r
-            b += 1
-    return left, right
+    rows = batch.copy()
+    nl = _split_rows(rows, Xt, f, t, np.empty(rows.shape[0], np.int64))
+    return rows[:nl], rows[nl:]
 
 
 @_jit
