@@ -1806,15 +1806,6 @@ def _kept(
 
 
 @_jit
-def _sorted_rows(rows: np.ndarray) -> np.ndarray:
-    n = rows.shape[0]
-    keys = rows.astype(np.float64)
-    out = rows.copy()
-    _sort_pairs(keys, out, n, np.empty(n), np.empty(n, np.int64))
-    return out
-
-
-@_jit
 def _row_changes(
     IB: np.ndarray, Xt: np.ndarray, left: int, right: int, rows: np.ndarray, nleft: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
@@ -1854,10 +1845,10 @@ def _row_changes(
             if i < nleft:
                 split += 1
     return (
-        _sorted_rows(lost[: ends[0]]),
-        _sorted_rows(gained[:split]),
-        _sorted_rows(lost[ends[0] : ends[1]]),
-        _sorted_rows(gained[split : count - gone]),
+        np.sort(lost[: ends[0]]),
+        np.sort(gained[:split]),
+        np.sort(lost[ends[0] : ends[1]]),
+        np.sort(gained[split : count - gone]),
         True,
     )
 
@@ -2070,7 +2061,6 @@ def _update(
         if not collected:
             rows = _collect(IB, nd, batch, mode)
         cc = _child_const(IB, P, kind, cs, nc, scanned, seed, const)
-        _ascending(rows)
         nleft = _split_rows(rows, Xt, f, t, np.empty(rows.shape[0], np.int64))
         left = -1
         right = -1
