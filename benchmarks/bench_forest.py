@@ -4,11 +4,11 @@ For each dataset (UCI Adult, Taiwan credit default, ProPublica COMPAS and a synt
 row set) a :class:`~unlearnkit.exact.DaREForestClassifier` is trained, then 100 random training
 rows are deleted one request at a time. Each deletion is timed (``UnlearningResult.seconds``:
 the whole call, from reading the request to the updated model and its fingerprints before and
-after) and compared with retraining
-the same forest from scratch on the rows that remain (the speed-up is retrain time over mean,
-median and worst deletion time; the retrain time is the median of four retrains, timed before
-each of three blocks of deletions and after the last on the rows left at that point, so that
-baseline and deletions share the machine's drifts in speed).
+after) and compared with retraining the same forest from scratch on the rows that remain (the
+speed-up is retrain time over mean, median and worst deletion time; the retrain time is the
+median of four retrains, timed before each of three blocks of deletions and after the last on
+the rows left at that point, so that baseline and deletions share the machine's drifts in
+speed).
 Each row also counts the subtrees retrained and the pairs of parked subtrees taken back (a
 node whose split returns to the one it had before). After the deletions the forest is checked
 against that retrain: with ``topd=0`` (G-DaRE) the two must be identical (``equals_retrain``).
