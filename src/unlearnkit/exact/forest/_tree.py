@@ -136,6 +136,11 @@ _NEG1 = _i64(-1)
 
 _jit = njit(cache=True, nogil=True)
 _tiny = njit(cache=True, nogil=True)
+#: Kernels that neither make nor keep arrays, compiled without numba's reference counting: a
+#: call to them costs no atomic increment and decrement of every array argument (which took
+#: about a tenth of a deletion when every per-node helper paid them). ``_nrt`` is numba's
+#: switch for its runtime, absent from its type stubs.
+_flat = njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]
 #: Helpers of the written-out loops, compiled into their callers (no call per candidate).
 _inline = njit(cache=True, nogil=True, inline="always")
 
@@ -225,12 +230,12 @@ def _save(
     lens[L_J] = start + count + 3
 
 
-@_jit
+@_flat
 def _save_i(J: np.ndarray, lens: np.ndarray, IB: np.ndarray, addr: int, count: int) -> None:
     _save(J, lens, IB, _0, addr, count)
 
 
-@_jit
+@_flat
 def _save_f(J: np.ndarray, lens: np.ndarray, FB: np.ndarray, addr: int, count: int) -> None:
     _save(J, lens, FB.view(np.int64), _1, addr, count)
 
@@ -274,11 +279,14 @@ _SIGN = np.uint64(0x8000000000000000)
 _BYTE = np.uint64(0xFF)
 
 
-@_jit
-def _sort_pairs(v: np.ndarray, ix: np.ndarray, n: int, bv: np.ndarray, bi: np.ndarray) -> None:
+@_flat
+def _sort_pairs(
+    v: np.ndarray, ix: np.ndarray, n: int, bv: np.ndarray, bi: np.ndarray, count: np.ndarray
+) -> None:
     """Sort ``v[:n]`` ascending in place, permuting ``ix`` alongside (stable; ``bv`` / ``bi``
-    are scratch space of at least ``n``). Least-significant-digit radix sort on the bits of
-    the floats made order-preserving; insertion sort for short runs."""
+    are scratch space of at least ``n``, ``count`` of 256 integers). Least-significant-digit
+    radix sort on the bits of the floats made order-preserving; insertion sort for short
+    runs."""
     if n <= 32:
         for i in range(1, n):
             x = v[i]
@@ -298,7 +306,6 @@ def _sort_pairs(v: np.ndarray, ix: np.ndarray, n: int, bv: np.ndarray, bi: np.nd
         a[i] = ~u if u & _SIGN else u | _SIGN
     ai = ix
     bi_ = bi
-    count = np.empty(256, np.int64)
     flipped = False
     for shift in range(0, 64, 8):
         sh = np.uint64(shift)
@@ -382,7 +389,7 @@ def _k_smallest(keys: np.ndarray, m: int, k: int) -> tuple[np.ndarray, np.uint64
     return heap, kappa
 
 
-@_tiny
+@_flat
 def _contains(sorted_rows: np.ndarray, r: int) -> bool:
     lo = 0
     hi = sorted_rows.shape[0]
@@ -396,7 +403,7 @@ def _contains(sorted_rows: np.ndarray, r: int) -> bool:
 
 
 # -- statistics blocks ------------------------------------------------------------------------
-@_tiny
+@_flat
 def _dd_add(F: np.ndarray, o: int, x: float) -> None:
     """Add ``x`` to the double-double ``(F[o], F[o + 1])``."""
     hi = F[o]
@@ -409,7 +416,7 @@ def _dd_add(F: np.ndarray, o: int, x: float) -> None:
     F[o] = h
 
 
-@_jit
+@_flat
 def _acc(
     IS: np.ndarray, io: int, F: np.ndarray, fo: int, reg: bool, Y: np.ndarray, R: np.ndarray,
     side: int, r: int, sign: int,
@@ -423,7 +430,7 @@ def _acc(
         IS[io + Y[side, r]] += sign
 
 
-@_jit
+@_flat
 def _acc_mode(
     IS: np.ndarray, io: int, F: np.ndarray, fo: int, reg: bool, Y: np.ndarray, R: np.ndarray,
     r: int, mode: int,
@@ -435,7 +442,7 @@ def _acc_mode(
         _acc(IS, io, F, fo, reg, Y, R, _1, r, _1)
 
 
-@_jit
+@_flat
 def _add_block(
     IS: np.ndarray, io: int, F: np.ndarray, fo: int, J: np.ndarray, jo: int, G: np.ndarray,
     go: int, WI: int, WF: int,
@@ -448,7 +455,7 @@ def _add_block(
         _dd_add(F, fo, G[go + 1])
 
 
-@_tiny
+@_flat
 def _cnt(IS: np.ndarray, o: int, reg: bool, WI: int) -> int:
     if reg:
         return IS[o]
@@ -458,7 +465,7 @@ def _cnt(IS: np.ndarray, o: int, reg: bool, WI: int) -> int:
     return s
 
 
-@_jit
+@_flat
 def _pure(IS: np.ndarray, o: int, WI: int) -> int:
     """The only class present in a block, or -1 when there are several (or none)."""
     found = -1
@@ -470,7 +477,7 @@ def _pure(IS: np.ndarray, o: int, WI: int) -> int:
     return found
 
 
-@_jit
+@_flat
 def _valid(
     P: np.ndarray, nL: int, n: int, I1: np.ndarray, o1: int, I2: np.ndarray, o2: int
 ) -> bool:
@@ -548,7 +555,7 @@ def _class_score(
     return out
 
 
-@_jit
+@_flat
 def _score(
     P: np.ndarray, LI: np.ndarray, lo: int, LF: np.ndarray, lfo: int, TI: np.ndarray,
     TF: np.ndarray, n: int, nL: int,
@@ -584,7 +591,7 @@ def _threshold(v1: float, v2: float) -> float:
     return t
 
 
-@_jit
+@_flat
 def _is_static(P: np.ndarray, n: int, TI: np.ndarray, depth: int) -> bool:
     """A node that is a leaf whatever its data: depth, size or (classification) purity."""
     maxd = P[P_MAXD]
@@ -596,7 +603,7 @@ def _is_static(P: np.ndarray, n: int, TI: np.ndarray, depth: int) -> bool:
 
 
 # -- greedy nodes -----------------------------------------------------------------------------
-@_jit
+@_flat
 def _hist_any_valid(IB: np.ndarray, P: np.ndarray, ei: int, d: int, n: int) -> bool:
     reg, WI = P[P_REG] == 1, P[P_WI]
     nL = 0
@@ -608,7 +615,7 @@ def _hist_any_valid(IB: np.ndarray, P: np.ndarray, ei: int, d: int, n: int) -> b
     return False
 
 
-@_jit
+@_flat
 def _k_any_valid(IB: np.ndarray, P: np.ndarray, ei: int, m: int, n: int) -> bool:
     reg, WI, EIW = P[P_REG] == 1, P[P_WI], P[P_EIW]
     for j in range(m):
@@ -618,7 +625,7 @@ def _k_any_valid(IB: np.ndarray, P: np.ndarray, ei: int, m: int, n: int) -> bool
     return False
 
 
-@_jit
+@_flat
 def _write_headers(
     IB: np.ndarray, FB: np.ndarray, lens: np.ndarray, hi: np.ndarray, hf: np.ndarray, nh: int
 ) -> tuple[int, int]:
@@ -631,14 +638,15 @@ def _write_headers(
     return cs, cfs
 
 
-@_jit
+@_flat
 def _value_groups(
     Xt: np.ndarray, f: int, rows: np.ndarray, Y: np.ndarray, R: np.ndarray, reg: bool,
     WI: int, WF: int, vals: np.ndarray, srows: np.ndarray, bv: np.ndarray, bi: np.ndarray,
-    gv: np.ndarray, GI: np.ndarray, GF: np.ndarray,
+    count: np.ndarray, gv: np.ndarray, GI: np.ndarray, GF: np.ndarray,
 ) -> int:  # fmt: skip
     """Distinct values of attribute ``f`` on ``rows`` (ascending, in ``gv``) and the statistics
-    of each value group (in ``GI``/``GF``); returns their number."""
+    of each value group (in ``GI``/``GF``); returns their number. ``vals``, ``srows``, ``bv``,
+    ``bi`` and ``count`` are scratch space (see :func:`_sort_pairs`)."""
     n = rows.shape[0]
     lo = Xt[f, rows[0]]
     hi = lo
@@ -676,7 +684,7 @@ def _value_groups(
         return 2
     for i in range(n):
         srows[i] = rows[i]
-    _sort_pairs(vals, srows, n, bv, bi)
+    _sort_pairs(vals, srows, n, bv, bi, count)
     d = 0
     gv[0] = vals[0]
     for c in range(WI):
@@ -700,7 +708,7 @@ def _value_groups(
     return d + 1
 
 
-@_jit
+@_flat
 def _write_hist(
     IB: np.ndarray, FB: np.ndarray, ei: int, ef: int, gv: np.ndarray, GI: np.ndarray,
     GF: np.ndarray, d: int, WI: int, WF: int,
@@ -715,7 +723,7 @@ def _write_hist(
             FB[ef + j * EFW + 1 + c] = GF[j * WF + c]
 
 
-@_jit
+@_flat
 def _write_sampled(
     IB: np.ndarray, FB: np.ndarray, ei: int, ef: int, gv: np.ndarray, GI: np.ndarray,
     GF: np.ndarray, sel: np.ndarray, m: int, WI: int, WF: int, LI: np.ndarray, LF: np.ndarray,
@@ -773,7 +781,7 @@ def _sum_rows(
 def _workspace(n: int, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Scratch space for scanning nodes of up to ``n`` rows."""
     WI, WF = P[P_WI], P[P_WF]
-    ints = 2 * n + n * WI + WI
+    ints = 2 * n + n * WI + WI + 256
     floats = 3 * n + n * WF + WF
     return np.empty(ints, np.int64), np.empty(floats)
 
@@ -803,6 +811,8 @@ def _scan_attribute(
     GI = WSI[o : o + n * WI]
     o += n * WI
     LI = WSI[o : o + WI]
+    o += WI
+    count = WSI[o : o + 256]
     o = 0
     vals = WSF[o : o + n]
     o += n
@@ -813,7 +823,7 @@ def _scan_attribute(
     GF = WSF[o : o + n * WF]
     o += n * WF
     LF = WSF[o : o + WF]
-    d = _value_groups(Xt, f, rows, Y, R, reg, WI, WF, vals, srows, bv, bi, gv, GI, GF)
+    d = _value_groups(Xt, f, rows, Y, R, reg, WI, WF, vals, srows, bv, bi, count, gv, GI, GF)
     if d == 1:
         return False, vals[0]
     hrow[HFEAT] = f
@@ -965,7 +975,7 @@ def _best_greedy(
 
 
 # -- random nodes -----------------------------------------------------------------------------
-@_jit
+@_flat
 def _min_max(Xt: np.ndarray, f: int, rows: np.ndarray) -> tuple[float, float]:
     mn = Xt[f, rows[0]]
     mx = mn
@@ -978,7 +988,7 @@ def _min_max(Xt: np.ndarray, f: int, rows: np.ndarray) -> tuple[float, float]:
     return mn, mx
 
 
-@_jit
+@_flat
 def _count_le(Xt: np.ndarray, f: int, rows: np.ndarray, t: float) -> int:
     c = 0
     for i in range(rows.shape[0]):
@@ -1069,7 +1079,7 @@ def _random_trials(
 
 
 # -- building ---------------------------------------------------------------------------------
-@_jit
+@_flat
 def _new_node(
     IB: np.ndarray, FB: np.ndarray, lens: np.ndarray, P: np.ndarray, kind: int, depth: int,
     seed: np.uint64, n: int, TI: np.ndarray, TF: np.ndarray,
@@ -1080,7 +1090,7 @@ def _new_node(
     return nd
 
 
-@_jit
+@_flat
 def _init_node(
     IB: np.ndarray, FB: np.ndarray, P: np.ndarray, nd: int, fo: int, kind: int, depth: int,
     seed: np.uint64, n: int, TI: np.ndarray, TF: np.ndarray,
@@ -1104,7 +1114,7 @@ def _init_node(
         FB[fo + NF_HEAD + c] = TF[c]
 
 
-@_jit
+@_flat
 def _set_leaf(IB: np.ndarray, lens: np.ndarray, nd: int, rows: np.ndarray) -> None:
     s0 = _grab(lens, L_I, rows.shape[0], IB.shape[0])
     for i in range(rows.shape[0]):
@@ -1114,7 +1124,7 @@ def _set_leaf(IB: np.ndarray, lens: np.ndarray, nd: int, rows: np.ndarray) -> No
     IB[nd + SLEN] = rows.shape[0]
 
 
-@_jit
+@_flat
 def _set_split(
     IB: np.ndarray, FB: np.ndarray, nd: int, f: int, t: float, v1: float, chosen: int,
     left: int, right: int,
@@ -1129,7 +1139,7 @@ def _set_split(
     FB[fo + V1] = v1
 
 
-@_jit
+@_flat
 def _hash_node(IB: np.ndarray, FB: np.ndarray, P: np.ndarray, nd: int) -> None:
     """Structural digest of a node: its split, counts / sums and its children's digests."""
     bits = FB.view(np.uint64)
@@ -1162,7 +1172,7 @@ def _hash_node(IB: np.ndarray, FB: np.ndarray, P: np.ndarray, nd: int) -> None:
     IB[nd + HASH2] = np.int64(h2)
 
 
-@_jit
+@_flat
 def _split_rows(rows: np.ndarray, Xt: np.ndarray, f: int, t: float, scratch: np.ndarray) -> int:
     """Reorder ``rows`` in place, rows with ``x[f] <= t`` first, each side in its order;
     returns their number. ``scratch`` holds at least ``len(rows)`` integers."""
@@ -1176,7 +1186,8 @@ def _split_rows(rows: np.ndarray, Xt: np.ndarray, f: int, t: float, scratch: np.
         else:
             scratch[nr] = r
             nr += 1
-    rows[nl:] = scratch[:nr]
+    for i in range(nr):
+        rows[nl + i] = scratch[i]
     return nl
 
 
@@ -1358,7 +1369,7 @@ def _route(batch: np.ndarray, Xt: np.ndarray, f: int, t: float) -> tuple[np.ndar
     return rows[:nl], rows[nl:]
 
 
-@_jit
+@_flat
 def _copy_words(A: np.ndarray, src: int, dst: int, count: int) -> None:
     for c in range(count):
         A[dst + c] = A[src + c]
@@ -1387,7 +1398,7 @@ def _update_hist(
         for i in range(b):
             xs[i] = Xt[f, batch[i]]
             xr[i] = batch[i]
-        _sort_pairs(xs, xr, b, np.empty(b), np.empty(b, np.int64))
+        _sort_pairs(xs, xr, b, np.empty(b), np.empty(b, np.int64), np.empty(256, np.int64))
         ei = _grab(lens, L_I, (d + b) * EIW, IB.shape[0])
         ef = _grab(lens, L_F, (d + b) * EFW, FB.shape[0])
         w = 0
@@ -1527,7 +1538,7 @@ _FAST_DONE, _FAST_RESCAN, _FAST_STATUS = _i64(0), _i64(1), _i64(2)
 _UNSCORED = _i64(-2)
 
 
-@_jit
+@_flat
 def _delete_sampled(
     IB: np.ndarray, FB: np.ndarray, J: np.ndarray, lens: np.ndarray, Xt: np.ndarray,
     Y: np.ndarray, P: np.ndarray, cs: int, cfs: int, j0: int, nh: int, batch: np.ndarray,
@@ -1596,7 +1607,7 @@ def _delete_sampled(
     return nh, _FAST_DONE, bj, bv1, bv2
 
 
-@_jit
+@_flat
 def _leftmost_row(IB: np.ndarray, nd: int) -> int:
     while IB[nd + SPLIT] == 1:
         nd = IB[nd + LEFT]
@@ -1694,7 +1705,7 @@ def _greedy_headers(
     return cs, cfs, nh, True, rows, _UNSCORED, 0.0, 0.0
 
 
-@_jit
+@_flat
 def _random_counts(
     IB: np.ndarray, FB: np.ndarray, J: np.ndarray, lens: np.ndarray, Xt: np.ndarray,
     P: np.ndarray, nd: int, batch: np.ndarray, mode: int,
@@ -1760,7 +1771,7 @@ def _child_const(
     return cc
 
 
-@_jit
+@_flat
 def _rewrite(
     IB: np.ndarray, FB: np.ndarray, P: np.ndarray, nd: int, fo: int, kind: int, depth: int,
     seed: np.uint64, n: int, TI: np.ndarray, TF: np.ndarray, cs: int, cfs: int, nc: int,
@@ -1774,7 +1785,7 @@ def _rewrite(
     IB[nd + SCANNED] = scanned
 
 
-@_tiny
+@_flat
 def _park(
     IB: np.ndarray, FB: np.ndarray, nd: int, fo: int, left: int, right: int, f: int, v1: float
 ) -> None:
@@ -1786,7 +1797,7 @@ def _park(
     FB[fo + PARK_V1] = v1
 
 
-@_tiny
+@_flat
 def _kept(
     IB: np.ndarray, FB: np.ndarray, nd: int, fo: int, cs: int, cfs: int, nc: int, scanned: int,
     pl: int, pr: int, pf: int, pv: float,
@@ -1856,7 +1867,7 @@ def _row_changes(
 _FIND_BLOCK = _i64(32)
 
 
-@_jit
+@_flat
 def _find_row(IB: np.ndarray, s0: int, m: int, r: int) -> int:
     """Position of row ``r`` among the ``m`` rows at ``IB[s0:]`` (-1: absent); blocks of rows
     are tested for it without branches first, which compiles to vector compares."""
@@ -1903,7 +1914,7 @@ def _keep_leaf_rows(
     IB[nd + SLEN] = m
 
 
-@_jit
+@_flat
 def _leaf_rows(
     IB: np.ndarray, J: np.ndarray, lens: np.ndarray, nd: int, stays_leaf: bool, s0: int,
     slen: int, batch: np.ndarray, mode: int, rows: np.ndarray,
@@ -2108,7 +2119,7 @@ def _update(
 
 
 # -- removing attributes ----------------------------------------------------------------------
-@_jit
+@_flat
 def _drop_headers(
     IB: np.ndarray, FB: np.ndarray, lens: np.ndarray, nd: int, newidx: np.ndarray
 ) -> tuple[int, int, int, int]:
@@ -2272,7 +2283,7 @@ def export_tree(IB: np.ndarray, FB: np.ndarray, P: np.ndarray, root: int) -> tup
     return feature, threshold, left, right, count, value, depth, kind
 
 
-@_jit
+@_flat
 def _impurity(IB: np.ndarray, x: int, WI: int, crit: int) -> float:
     """Sample count times the Gini or entropy impurity of node ``x``."""
     n = IB[x + NN]
