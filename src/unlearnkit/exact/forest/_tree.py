@@ -15,10 +15,10 @@ has an integer block in ``IB`` and, where it needs one, a float block in ``FB``:
 
 Updates change the trees in place: before a node, a block of headers, candidate entries or
 leaf rows is first written, its words go to a journal ``J`` (records of the words, then which
-heap, the address and the count), so that :func:`swap_journal` can undo the update and redo
-it. Retrained subtrees, re-examined attributes and grown blocks are appended to the heaps. A
-heap or journal that runs out of room raises ``OverflowError`` after setting its bit in
-``lens[L_FLAG]``; the caller undoes the interrupted tree (its journal starts at
+heap and their spacing, the address and the count), so that :func:`swap_journal` can undo the
+update and redo it. Retrained subtrees, re-examined attributes and grown blocks are appended
+to the heaps. A heap or journal that runs out of room raises ``OverflowError`` after setting
+its bit in ``lens[L_FLAG]``; the caller undoes the interrupted tree (its journal starts at
 ``lens[L_JMARK]``), grows the array and resumes from tree ``lens[L_PROG]``.
 
 A statistics block is ``WI`` integers and ``WF`` floats: class counts for a classifier
@@ -213,21 +213,30 @@ def _grab(lens: np.ndarray, which: int, count: int, capacity: int) -> int:
 
 
 @_inline
-def _save(
-    J: np.ndarray, lens: np.ndarray, A: np.ndarray, which: int, addr: int, count: int
-) -> None:
-    """Record ``A[addr:addr + count]`` (``which``: 0 for ``IB``, 1 for ``FB``'s bits) in the
-    journal before it is written over."""
+def _save_spaced(
+    J: np.ndarray, lens: np.ndarray, A: np.ndarray, which: int, addr: int, count: int,
+    step: int,
+) -> None:  # fmt: skip
+    """Record the ``count`` words ``A[addr + c * step]`` (``which``: 0 for ``IB``, 1 for
+    ``FB``'s bits) in the journal before they are written over."""
     start = lens[L_J]
     if start + count + 3 > J.shape[0]:
         lens[L_FLAG] |= 1 << L_J
         raise OverflowError("journal full")
     for c in range(count):
-        J[start + c] = A[addr + c]
-    J[start + count] = which
+        J[start + c] = A[addr + c * step]
+    J[start + count] = which + 2 * step
     J[start + count + 1] = addr
     J[start + count + 2] = count
     lens[L_J] = start + count + 3
+
+
+@_inline
+def _save(
+    J: np.ndarray, lens: np.ndarray, A: np.ndarray, which: int, addr: int, count: int
+) -> None:
+    """Record ``A[addr:addr + count]`` in the journal (see :func:`_save_spaced`)."""
+    _save_spaced(J, lens, A, which, addr, count, _1)
 
 
 @_flat
@@ -266,11 +275,13 @@ def swap_journal(
         j = n - 1 - i if backward else i
         base = bases[j]
         count = counts[j]
-        A = IB if J[base + count] == 0 else FI
+        code = J[base + count]
+        A = IB if code & 1 == 0 else FI
+        step = code >> 1
         addr = J[base + count + 1]
         for c in range(count):
-            tmp = A[addr + c]
-            A[addr + c] = J[base + c]
+            tmp = A[addr + c * step]
+            A[addr + c * step] = J[base + c]
             J[base + c] = tmp
 
 
@@ -1566,25 +1577,51 @@ def _delete_sampled(
         ei = IB[h + HESTART]
         ef = IB[h + HEFSTART]
         m = IB[h + HELEN]
-        # journal the entries' counts (a classifier's entry floats are its two values)
-        _save(J, lens, IB, _0, ei, m * EIW)
         vmax = FB[cfs + j]
         nvmax = IB[h + HNVMAX]
-        for i in range(batch.shape[0]):
-            r = batch[i]
+        if batch.shape[0] == 1:
+            # one row: only the counts of its class change, left of the candidates from the
+            # first one with ``v1 >= x`` on (they ascend), and in the value groups equal to
+            # ``x`` (that candidate's first, the one before's second); only those are
+            # journaled (a classifier's entry floats are its two values and stay)
+            r = batch[0]
             x = Xt[f, r]
             cl = Y[0, r]
-            for g in range(m):
-                # without branches: which of the counts a row is in depends on the data
-                e = ei + g * EIW
-                v1 = FB[ef + g * EFW]
-                IB[e + cl] -= x <= v1
-                IB[e + WI + cl] -= x == v1
-                IB[e + 2 * WI + cl] -= x == FB[ef + g * EFW + 1]
+            g0 = 0
+            while g0 < m and FB[ef + g0 * EFW] < x:
+                g0 += 1
+            if g0 > 0 and FB[ef + (g0 - 1) * EFW + 1] == x:
+                _save(J, lens, IB, _0, ei + (g0 - 1) * EIW + 2 * WI + cl, _1)
+                IB[ei + (g0 - 1) * EIW + 2 * WI + cl] -= 1
+            if g0 < m and FB[ef + g0 * EFW] == x:
+                _save(J, lens, IB, _0, ei + g0 * EIW + WI + cl, _1)
+                IB[ei + g0 * EIW + WI + cl] -= 1
+            if g0 < m:
+                _save_spaced(J, lens, IB, _0, ei + g0 * EIW + cl, m - g0, EIW)
+            for g in range(g0, m):
+                IB[ei + g * EIW + cl] -= 1
             if x == vmax:
                 nvmax -= 1
                 if nvmax == 0:
                     return j, _FAST_RESCAN, bj, bv1, bv2
+        else:
+            # journal the entries' counts (a classifier's entry floats are its two values)
+            _save(J, lens, IB, _0, ei, m * EIW)
+            for i in range(batch.shape[0]):
+                r = batch[i]
+                x = Xt[f, r]
+                cl = Y[0, r]
+                for g in range(m):
+                    # without branches: which of the counts a row is in depends on the data
+                    e = ei + g * EIW
+                    v1 = FB[ef + g * EFW]
+                    IB[e + cl] -= x <= v1
+                    IB[e + WI + cl] -= x == v1
+                    IB[e + 2 * WI + cl] -= x == FB[ef + g * EFW + 1]
+                if x == vmax:
+                    nvmax -= 1
+                    if nvmax == 0:
+                        return j, _FAST_RESCAN, bj, bv1, bv2
         valid = False
         scored = IB[h + HSTATUS] == VALID
         for g in range(m):
