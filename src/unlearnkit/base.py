@@ -9,6 +9,7 @@ the :class:`UnlearningResult`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -135,12 +136,17 @@ def _jsonable(value: Any) -> Any:
 _PLAIN = frozenset({int, float, str, bool, type(None)})
 
 
+@functools.lru_cache(maxsize=1024)
+def _array_header(dtype: np.dtype, shape: tuple[int, ...]) -> bytes:
+    return f"nd{dtype.str}{shape}".encode()
+
+
 def _digest_into(h: Any, value: Any) -> None:
     if type(value) in _PLAIN:
         h.update(repr(value).encode())
     elif isinstance(value, np.ndarray):
         arr = np.ascontiguousarray(value)
-        h.update(f"nd{arr.dtype.str}{arr.shape}".encode())
+        h.update(_array_header(arr.dtype, arr.shape))
         if arr.dtype == object:
             h.update(repr(arr.tolist()).encode())
         else:

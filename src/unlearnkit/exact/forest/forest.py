@@ -258,11 +258,23 @@ class _DaREForest(Unlearner, ABC):
 
     def _params(self, n_classes: int | None = None) -> np.ndarray:
         """The kernels' parameter vector; ``n_classes`` overrides the width of a statistics
-        block (the layout of trees that still count classes being dropped)."""
+        block (the layout of trees that still count classes being dropped).
+
+        Kept until the layout changes (attributes, classes) or the next fit."""
         p = self._Xt.shape[0]
         wi, wf = self._n_stats()
         if n_classes is not None:
             wi = n_classes
+        key = (p, wi, wf)
+        fitted = self.__dict__.get("_fitted")
+        kept = self.__dict__.get("_kernel_params")
+        if kept is not None and kept[0] == key and kept[1] is fitted:
+            return kept[2]
+        P = self._new_params(p, wi, wf)
+        self._kernel_params = (key, fitted, P)
+        return P
+
+    def _new_params(self, p: int, wi: int, wf: int) -> np.ndarray:
         k = self._hyper("k")
         sampled = k is not None
         P = np.zeros(kern.N_P, np.int64)
@@ -675,8 +687,10 @@ class DaREForestClassifier(ClassifierMixin, _DaREForest):
         return Y, self._R
 
     def _emptied_classes(self, rows: np.ndarray) -> list[int]:
-        removed = Counter(self._Y[0, rows].tolist())
         held = self._label_counts
+        if len(rows) < min(held.values()):  # no class holds as few rows
+            return []
+        removed = Counter(self._Y[0, rows].tolist())
         labels: Any = self.classes_
         return sorted(c for c, k in removed.items() if held.get(labels[c], 0) <= k)
 
