@@ -688,7 +688,7 @@ class DaREForestClassifier(ClassifierMixin, _DaREForest):
 
     def _emptied_classes(self, rows: np.ndarray) -> list[int]:
         held = self._label_counts
-        if len(rows) < min(held.values()):  # no class holds as few rows
+        if len(rows) < min(held.values()):  # every class keeps some of its rows
             return []
         removed = Counter(self._Y[0, rows].tolist())
         labels: Any = self.classes_
