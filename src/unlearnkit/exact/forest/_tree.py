@@ -1655,9 +1655,11 @@ def _leftmost_row(IB: np.ndarray, nd: int) -> int:
 def _greedy_headers(
     IB: np.ndarray, FB: np.ndarray, J: np.ndarray, lens: np.ndarray, Xt: np.ndarray,
     Y: np.ndarray, R: np.ndarray, P: np.ndarray, nd: int, batch: np.ndarray, mode: int, n: int,
-    rows: np.ndarray, work: np.ndarray,
+    rows: np.ndarray, work: np.ndarray, start: int,
 ) -> tuple[int, int, int, bool, np.ndarray, int, float, float]:  # fmt: skip
-    """Apply the update to a greedy node's headers, in place (journaled).
+    """Apply the update to a greedy node's headers, in place (journaled); from header
+    ``start`` on, which needs re-examining, when :func:`_delete_sampled` already updated the
+    ones before it (else ``start`` is -1).
 
     An attribute whose cached candidates may have changed set is re-examined on the node's
     rows (collected once, returned; ``rows`` is empty until then). Returns the headers, their
@@ -1695,9 +1697,9 @@ def _greedy_headers(
     if k < 0:
         _save_f(J, lens, FB, cfs, nh)
     TI = IB[nd + NI_HEAD : nd + NI_HEAD + P[P_WI]]
-    j = 0
+    j = max(start, 0)
     while j < nh:
-        if fast:
+        if fast and j != start:
             j0 = j
             j, code, ch, v1, v2 = _delete_sampled(
                 IB, FB, J, lens, Xt, Y, P, cs, cfs, j, nh, batch, n, TI
@@ -2042,9 +2044,20 @@ def _update(
                 t = _threshold(v1, v2)
     elif kind == GREEDY:
         scanned = IB[nd + SCANNED]
-        cs, cfs, nc, ok, rows, ch, v1, v2 = _greedy_headers(
-            IB, FB, J, lens, Xt, Y, R, P, nd, batch, mode, n, rows, work
-        )
+        start = _NEG1
+        code = _FAST_RESCAN
+        if P[P_K] >= 0 and P[P_REG] == 0 and mode == DELETE:
+            # a classifier's removals from sampled candidates: the written-out path, which
+            # most nodes need nothing beyond
+            cs, cfs, nc = IB[nd + CSTART], IB[nd + CFSTART], IB[nd + CLEN]
+            start, code, ch, v1, v2 = _delete_sampled(
+                IB, FB, J, lens, Xt, Y, P, cs, cfs, _0, nc, batch, n, TI
+            )
+            ok = code == _FAST_DONE
+        if code == _FAST_RESCAN:
+            cs, cfs, nc, ok, rows, ch, v1, v2 = _greedy_headers(
+                IB, FB, J, lens, Xt, Y, R, P, nd, batch, mode, n, rows, work, start
+            )
         collected = rows.shape[0] > 0
         if not ok:
             if not collected:
