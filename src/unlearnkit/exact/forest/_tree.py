@@ -141,7 +141,7 @@ _tiny = njit(cache=True, nogil=True)
 #: about a tenth of a deletion when every per-node helper paid them). ``_nrt`` is numba's
 #: switch for its runtime, absent from its type stubs.
 _flat = njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]
-#: Helpers of the written-out loops, compiled into their callers (no call per candidate).
+#: Small helpers compiled into their callers (no call per candidate, or per node of a path).
 _inline = njit(cache=True, nogil=True, inline="always")
 
 
@@ -1368,7 +1368,7 @@ def _collect(IB: np.ndarray, nd: int, batch: np.ndarray, mode: int) -> np.ndarra
     return out[:w]
 
 
-@_jit
+@_inline
 def _route(batch: np.ndarray, Xt: np.ndarray, f: int, t: float) -> tuple[np.ndarray, np.ndarray]:
     """The rows of ``batch`` with ``x[f] <= t`` and the others, each in batch order."""
     if batch.shape[0] == 1:
