@@ -1656,17 +1656,16 @@ def _greedy_headers(
     IB: np.ndarray, FB: np.ndarray, J: np.ndarray, lens: np.ndarray, Xt: np.ndarray,
     Y: np.ndarray, R: np.ndarray, P: np.ndarray, nd: int, batch: np.ndarray, mode: int, n: int,
     rows: np.ndarray, work: np.ndarray, start: int,
-) -> tuple[int, int, int, bool, np.ndarray, int, float, float]:  # fmt: skip
+) -> tuple[int, int, int, bool, np.ndarray]:  # fmt: skip
     """Apply the update to a greedy node's headers, in place (journaled); from header
     ``start`` on, which needs re-examining, when :func:`_delete_sampled` already updated the
     ones before it (else ``start`` is -1).
 
     An attribute whose cached candidates may have changed set is re-examined on the node's
     rows (collected once, returned; ``rows`` is empty until then). Returns the headers, their
-    number, ``ok``, the rows and the best candidate as :func:`_best_greedy` returns it, when
-    the written-out removal path scored every header (else ``_UNSCORED``): ``ok`` is False
-    when the update may change which attributes the node examines (one became constant, or
-    gained or lost its last valid threshold), so that the whole node must be rescanned.
+    number, ``ok`` and the rows: ``ok`` is False when the update may change which attributes
+    the node examines (one became constant, or gained or lost its last valid threshold), so
+    that the whole node must be rescanned.
     """
     k = P[P_K]
     ocs = IB[nd + CSTART]
@@ -1686,7 +1685,7 @@ def _greedy_headers(
                 continue
             for i in range(batch.shape[0]):
                 if Xt[f, batch[i]] != Xt[f, anchor]:
-                    return 0, 0, 0, False, rows, _UNSCORED, 0.0, 0.0
+                    return 0, 0, 0, False, rows
     cs = ocs
     cfs = ocfs
     # a classifier's removals from sampled candidates take the written-out path, which
@@ -1700,21 +1699,18 @@ def _greedy_headers(
     j = max(start, 0)
     while j < nh:
         if fast and j != start:
-            j0 = j
-            j, code, ch, v1, v2 = _delete_sampled(
+            j, code, _ch, _v1, _v2 = _delete_sampled(
                 IB, FB, J, lens, Xt, Y, P, cs, cfs, j, nh, batch, n, TI
             )
-            if code == _FAST_DONE and j0 == 0:
-                return cs, cfs, nh, True, rows, ch, v1, v2
             if code == _FAST_DONE:
                 break
             if code == _FAST_STATUS:
-                return cs, cfs, nh, False, rows, _UNSCORED, 0.0, 0.0
+                return cs, cfs, nh, False, rows
         h = cs + j * HIW
         status = IB[h + HSTATUS]
         if k < 0:
             if not _update_hist(IB, FB, J, lens, Xt, Y, R, P, h, cfs + j, batch, mode):
-                return cs, cfs, nh, False, rows, _UNSCORED, 0.0, 0.0
+                return cs, cfs, nh, False, rows
             ok = _hist_any_valid(IB, P, IB[h + HESTART], IB[h + HELEN], n)
         else:
             if fast or not _update_sampled(
@@ -1730,7 +1726,7 @@ def _greedy_headers(
                     IB, FB, lens, Xt, Y, R, P, rows, seed, IB[h + HFEAT], WSI, WSF, hrow
                 )
                 if not varies:
-                    return cs, cfs, nh, False, rows, _UNSCORED, 0.0, 0.0
+                    return cs, cfs, nh, False, rows
                 if fast:
                     _save_i(J, lens, IB, h, HIW)
                 for c in range(HIW):
@@ -1739,9 +1735,9 @@ def _greedy_headers(
                 FB[cfs + j] = vmax
             ok = _k_any_valid(IB, P, IB[h + HESTART], IB[h + HELEN], n)
         if ok != (status == VALID):
-            return cs, cfs, nh, False, rows, _UNSCORED, 0.0, 0.0
+            return cs, cfs, nh, False, rows
         j += 1
-    return cs, cfs, nh, True, rows, _UNSCORED, 0.0, 0.0
+    return cs, cfs, nh, True, rows
 
 
 @_flat
@@ -2055,9 +2051,10 @@ def _update(
             )
             ok = code == _FAST_DONE
         if code == _FAST_RESCAN:
-            cs, cfs, nc, ok, rows, ch, v1, v2 = _greedy_headers(
+            cs, cfs, nc, ok, rows = _greedy_headers(
                 IB, FB, J, lens, Xt, Y, R, P, nd, batch, mode, n, rows, work, start
             )
+            ch = _UNSCORED
         collected = rows.shape[0] > 0
         if not ok:
             if not collected:
