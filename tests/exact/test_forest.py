@@ -665,6 +665,61 @@ def test_failed_update_restores_every_word_of_the_trees(monkeypatch, kind, cls, 
         assert np.array_equal(fb[:used_f].view(np.int64), before[1].view(np.int64))
 
 
+@pytest.mark.parametrize("k", [1, 2, 5, 25])
+@pytest.mark.parametrize("values", ["continuous", "ties", "few"])
+def test_sampled_candidates_follow_their_definition(k, values):
+    """A classifier's candidates are found without sorting the node's values; they are still,
+    as defined, the ``k`` non-maximal distinct values with the smallest keys (all of them when
+    there are at most ``k``), each with its next value and the class counts left of it and at
+    both values (computed here with numpy)."""
+    from unlearnkit.exact.forest import _tree as kern
+
+    rng = np.random.default_rng(k)
+    n = 400
+    X = {
+        "continuous": rng.normal(size=(n, 2)),
+        "ties": rng.integers(0, 40, size=(n, 2)) / 4,
+        "few": rng.integers(0, 4, size=(n, 2)).astype(float),
+    }[values]
+    y = rng.integers(0, 3, n)
+    model = DaREForestClassifier(n_estimators=1, max_depth=1, k=k).fit(X, y)
+    P = model._params()
+    Xt, Y, R = model._data()
+    WI, EIW, EFW = int(P[kern.P_WI]), int(P[kern.P_EIW]), int(P[kern.P_EFW])
+    seed = np.uint64(987654321)
+    for f in range(2):
+        rows = np.sort(rng.choice(n, 300, replace=False)).astype(np.int64)
+        IB, FB = np.zeros(10_000, np.int64), np.zeros(10_000)
+        lens = np.zeros(kern.N_LENS, np.int64)
+        hrow = np.zeros(kern.HIW, np.int64)
+        WSI, WSF = kern._workspace(len(rows), P)
+        varies, vmax = kern._scan_attribute(
+            IB, FB, lens, Xt, Y, R, P, rows, seed, f, WSI, WSF, hrow
+        )
+        v, labels = Xt[f, rows], Y[1, rows]
+        distinct = np.unique(v)
+        keys = np.asarray(kern._value_keys(seed, f, distinct[:-1], len(distinct) - 1))
+        if len(keys) > k:
+            sample = np.sort(distinct[:-1][np.argsort(keys)[:k]])
+            kappa = np.sort(keys)[k - 1].astype(np.int64)
+        else:
+            sample, kappa = distinct[:-1], -1
+        assert varies
+        assert vmax == distinct[-1]
+        assert hrow[kern.HELEN] == len(sample)
+        assert hrow[kern.HKAPPA] == kappa
+        assert hrow[kern.HNVMAX] == np.sum(v == distinct[-1])
+        ei, ef = hrow[kern.HESTART], hrow[kern.HEFSTART]
+        for j, value in enumerate(sample):
+            following = distinct[np.searchsorted(distinct, value) + 1]
+            assert FB[ef + j * EFW] == value
+            assert FB[ef + j * EFW + 1] == following
+            e = ei + j * EIW
+            for offset, mask in ((0, v <= value), (WI, v == value), (2 * WI, v == following)):
+                counts = np.bincount(labels[mask], minlength=WI)
+                assert np.array_equal(IB[e + offset : e + offset + WI], counts)
+
+
 @pytest.mark.parametrize(
     "params",
     [

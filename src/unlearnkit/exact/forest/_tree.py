@@ -650,19 +650,15 @@ def _write_headers(
 
 
 @_flat
-def _value_groups(
-    Xt: np.ndarray, f: int, rows: np.ndarray, Y: np.ndarray, R: np.ndarray, reg: bool,
-    WI: int, WF: int, vals: np.ndarray, srows: np.ndarray, bv: np.ndarray, bi: np.ndarray,
-    count: np.ndarray, gv: np.ndarray, GI: np.ndarray, GF: np.ndarray,
-) -> int:  # fmt: skip
-    """Distinct values of attribute ``f`` on ``rows`` (ascending, in ``gv``) and the statistics
-    of each value group (in ``GI``/``GF``); returns their number. ``vals``, ``srows``, ``bv``,
-    ``bi`` and ``count`` are scratch space (see :func:`_sort_pairs`)."""
-    n = rows.shape[0]
+def _gather_values(
+    Xt: np.ndarray, f: int, rows: np.ndarray, vals: np.ndarray
+) -> tuple[int, float, float]:
+    """Copy attribute ``f`` of ``rows`` into ``vals``; returns how many distinct values it has
+    (1, 2, or 3 for more) and, when it has two, the lower and the upper one."""
     lo = Xt[f, rows[0]]
     hi = lo
     values = 1
-    for i in range(n):
+    for i in range(rows.shape[0]):
         v = Xt[f, rows[i]]
         vals[i] = v
         if v != lo and v != hi:
@@ -674,8 +670,20 @@ def _value_groups(
                     hi = v
             else:
                 values = 3
-    if values == 1:
-        return 1
+    return values, lo, hi
+
+
+@_flat
+def _value_groups(
+    rows: np.ndarray, Y: np.ndarray, R: np.ndarray, reg: bool, WI: int, WF: int,
+    vals: np.ndarray, values: int, lo: float, hi: float, srows: np.ndarray, bv: np.ndarray,
+    bi: np.ndarray, count: np.ndarray, gv: np.ndarray, GI: np.ndarray, GF: np.ndarray,
+) -> int:  # fmt: skip
+    """Distinct values of an attribute gathered by :func:`_gather_values` (``values``, ``lo``,
+    ``hi`` are what it returned; two or more values) in ascending order in ``gv``, and the
+    statistics of each value group (in ``GI``/``GF``); returns their number. ``srows``,
+    ``bv``, ``bi`` and ``count`` are scratch space (see :func:`_sort_pairs`)."""
+    n = rows.shape[0]
     if values == 2:
         # two values (one-hot and binary attributes): no sorting needed
         gv[0] = lo
@@ -792,9 +800,181 @@ def _sum_rows(
 def _workspace(n: int, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Scratch space for scanning nodes of up to ``n`` rows."""
     WI, WF = P[P_WI], P[P_WF]
-    ints = 2 * n + n * WI + WI + 256
-    floats = 3 * n + n * WF + WF
+    # a classifier's sampled candidates (:func:`_scan_sampled`): a heap of ``k + 2`` keys and
+    # values, and per candidate three blocks of counts and one value
+    kk = max(P[P_K], 0) + 2
+    ints = 2 * n + n * WI + WI + 256 + 3 * kk * WI + kk
+    floats = 3 * n + n * WF + WF + 3 * kk
     return np.empty(ints, np.int64), np.empty(floats)
+
+
+@_flat
+def _bottom_keys(
+    vals: np.ndarray, n: int, base: np.uint64, hk: np.ndarray, hv: np.ndarray
+) -> tuple[int, float, int]:  # fmt: skip
+    """The distinct values of ``vals[:n]`` with the ``len(hk)`` smallest keys
+    ``mix64(base ^ bits)``, as a max-heap of keys ``hk`` and values ``hv`` (one pass, no
+    sorting); returns how many it holds, the largest value and how many times it occurs."""
+    cap = hk.shape[0]
+    bits = vals.view(np.uint64)
+    size = 0
+    vmax = vals[0]
+    nvmax = 0
+    for i in range(n):
+        v = vals[i]
+        if v > vmax:
+            vmax = v
+            nvmax = 1
+        elif v == vmax:
+            nvmax += 1
+        key = mix64(base ^ bits[i])
+        if size == cap and key >= hk[0]:
+            continue
+        seen = False
+        for j in range(size):
+            if hk[j] == key:
+                seen = True
+                break
+        if seen:
+            continue
+        if size < cap:
+            j = size
+            size += 1
+            while j > 0:
+                parent = (j - 1) // 2
+                if hk[parent] >= key:
+                    break
+                hk[j] = hk[parent]
+                hv[j] = hv[parent]
+                j = parent
+        else:
+            j = 0
+            while True:
+                c = 2 * j + 1
+                if c >= cap:
+                    break
+                if c + 1 < cap and hk[c + 1] > hk[c]:
+                    c += 1
+                if hk[c] <= key:
+                    break
+                hk[j] = hk[c]
+                hv[j] = hv[c]
+                j = c
+        hk[j] = key
+        hv[j] = v
+    return size, vmax, nvmax
+
+
+@_flat
+def _sampled_counts(
+    IB: np.ndarray, FB: np.ndarray, ei: int, ef: int, vals: np.ndarray, rows: np.ndarray,
+    Y: np.ndarray, sv: np.ndarray, ne: int, WI: int, EFW: int, BC: np.ndarray,
+    EQ: np.ndarray, MC: np.ndarray, MN: np.ndarray,
+) -> None:  # fmt: skip
+    """Entries of a classifier's sampled values ``sv[:ne]`` (ascending) in one pass over the
+    node's values: the rows are counted by class in the interval ``(sv[b - 1], sv[b]]`` they
+    fall in (``BC``), at ``sv[b]`` itself (``EQ``) and at the smallest value of the interval
+    (``MN``, ``MC``), which is the next value of ``sv[b - 1]``."""
+    EIW = 3 * WI
+    for c in range((ne + 1) * WI):
+        BC[c] = 0
+        EQ[c] = 0
+        MC[c] = 0
+    for b in range(ne + 1):
+        MN[b] = np.inf
+    for i in range(rows.shape[0]):
+        v = vals[i]
+        cl = Y[1, rows[i]]
+        b = 0
+        for j in range(ne):
+            b += v > sv[j]
+        BC[b * WI + cl] += 1
+        EQ[b * WI + cl] += v == sv[b]
+        if v < MN[b]:
+            MN[b] = v
+            for c in range(WI):
+                MC[b * WI + c] = 0
+            MC[b * WI + cl] = 1
+        elif v == MN[b]:
+            MC[b * WI + cl] += 1
+    for j in range(ne):
+        e = ei + j * EIW
+        fe = ef + j * EFW
+        FB[fe] = sv[j]
+        FB[fe + 1] = MN[j + 1]
+        for c in range(WI):
+            if j > 0:
+                BC[j * WI + c] += BC[(j - 1) * WI + c]
+            IB[e + c] = BC[j * WI + c]
+            IB[e + WI + c] = EQ[j * WI + c]
+            IB[e + 2 * WI + c] = MC[(j + 1) * WI + c]
+
+
+@_jit
+def _scan_sampled(
+    IB: np.ndarray, FB: np.ndarray, lens: np.ndarray, Y: np.ndarray, P: np.ndarray,
+    rows: np.ndarray, seed: np.uint64, f: int, vals: np.ndarray, WSI: np.ndarray,
+    WSF: np.ndarray, hrow: np.ndarray,
+) -> tuple[bool, float]:  # fmt: skip
+    """:func:`_scan_attribute` for a classifier's sampled candidates on an attribute with
+    three or more values gathered in ``vals``, without sorting them: the same entries and
+    header fields from two passes (:func:`_bottom_keys`, :func:`_sampled_counts`).
+
+    The ``k + 2`` distinct values with the smallest keys tell whether the attribute has more
+    than ``k`` non-maximal values; if so, the sample is the ``k`` of them with the smallest
+    keys other than the largest value, else every value but the largest.
+    """
+    WI, k, EIW, EFW = P[P_WI], P[P_K], P[P_EIW], P[P_EFW]
+    n = rows.shape[0]
+    kk = k + 2
+    hk = WSI[:kk].view(np.uint64)
+    BC = WSI[kk : kk + kk * WI]
+    EQ = WSI[kk + kk * WI : kk + 2 * kk * WI]
+    MC = WSI[kk + 2 * kk * WI : kk + 3 * kk * WI]
+    hv = WSF[:kk]
+    sv = WSF[kk : 2 * kk]
+    MN = WSF[2 * kk : 3 * kk]
+    base = mix64(seed ^ mix64(np.uint64(f) ^ _KEY_SALT))
+    size, vmax, nvmax = _bottom_keys(vals, n, base, hk, hv)
+    hrow[HFEAT] = f
+    hrow[HKAPPA] = -1
+    hrow[HNVMAX] = nvmax
+    hrow[HNR] = 0
+    hrow[HDRAW] = 0
+    # the heap's values other than the largest, by ascending key (insertion sort: few)
+    ne = 0
+    for j in range(size):
+        if hv[j] == vmax:
+            continue
+        key = hk[j]
+        v = hv[j]
+        i = ne
+        while i > 0 and hk[i - 1] > key:
+            hk[i] = hk[i - 1]
+            hv[i] = hv[i - 1]
+            i -= 1
+        hk[i] = key
+        hv[i] = v
+        ne += 1
+    if size == kk:
+        # more than ``k`` non-maximal values: the ``k`` with the smallest keys
+        ne = k
+        hrow[HKAPPA] = np.int64(hk[k - 1])
+    for j in range(ne):
+        v = hv[j]
+        i = j
+        while i > 0 and sv[i - 1] > v:
+            sv[i] = sv[i - 1]
+            i -= 1
+        sv[i] = v
+    ei = _grab(lens, L_I, ne * EIW, IB.shape[0])
+    ef = _grab(lens, L_F, ne * EFW, FB.shape[0])
+    _sampled_counts(IB, FB, ei, ef, vals, rows, Y, sv, ne, WI, EFW, BC, EQ, MC, MN)
+    hrow[HESTART] = ei
+    hrow[HEFSTART] = ef
+    hrow[HELEN] = ne
+    hrow[HSTATUS] = VALID if _k_any_valid(IB, P, ei, ne, n) else INVALID
+    return True, vmax
 
 
 @_jit
@@ -810,7 +990,9 @@ def _scan_attribute(
     With ``k`` None the entries are every distinct value and its statistics (the candidates
     are then all valid thresholds between adjacent values); otherwise, for the ``k``
     non-maximal distinct values with the smallest keys ``h(node seed, attribute, value)``, the
-    pair ``(v, next value)`` with the statistics left of it and of both value groups.
+    pair ``(v, next value)`` with the statistics left of it and of both value groups (found
+    without sorting for a classifier's attribute with three or more values:
+    :func:`_scan_sampled`).
     """
     WI, WF, reg, k, EIW, EFW = P[P_WI], P[P_WF], P[P_REG] == 1, P[P_K], P[P_EIW], P[P_EFW]
     n = rows.shape[0]
@@ -834,9 +1016,14 @@ def _scan_attribute(
     GF = WSF[o : o + n * WF]
     o += n * WF
     LF = WSF[o : o + WF]
-    d = _value_groups(Xt, f, rows, Y, R, reg, WI, WF, vals, srows, bv, bi, count, gv, GI, GF)
-    if d == 1:
+    values, lo, hi = _gather_values(Xt, f, rows, vals)
+    if values == 1:
         return False, vals[0]
+    if values == 3 and k >= 0 and not reg:
+        return _scan_sampled(IB, FB, lens, Y, P, rows, seed, f, vals, WSI, WSF[n:], hrow)
+    d = _value_groups(
+        rows, Y, R, reg, WI, WF, vals, values, lo, hi, srows, bv, bi, count, gv, GI, GF
+    )
     hrow[HFEAT] = f
     hrow[HKAPPA] = -1
     hrow[HNVMAX] = _cnt(GI, (d - 1) * WI, reg, WI)
