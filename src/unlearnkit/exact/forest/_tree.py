@@ -871,10 +871,11 @@ def _sampled_counts(
     Y: np.ndarray, sv: np.ndarray, ne: int, WI: int, EFW: int, BC: np.ndarray,
     EQ: np.ndarray, MC: np.ndarray, MN: np.ndarray,
 ) -> None:  # fmt: skip
-    """Entries of a classifier's sampled values ``sv[:ne]`` (ascending) in one pass over the
-    node's values: the rows are counted by class in the interval ``(sv[b - 1], sv[b]]`` they
-    fall in (``BC``), at ``sv[b]`` itself (``EQ``) and at the smallest value of the interval
-    (``MN``, ``MC``), which is the next value of ``sv[b - 1]``."""
+    """Entries of a classifier's sampled values ``sv[:ne]`` (ascending; ``sv[ne]`` is
+    infinite) in one pass over the node's values: the rows are counted by class in the
+    interval ``(sv[b - 1], sv[b]]`` they fall in (``BC``), at ``sv[b]`` itself (``EQ``) and at
+    the smallest value of the interval (``MN``, ``MC``), which is the next value of
+    ``sv[b - 1]``."""
     EIW = 3 * WI
     for c in range((ne + 1) * WI):
         BC[c] = 0
@@ -967,6 +968,7 @@ def _scan_sampled(
             sv[i] = sv[i - 1]
             i -= 1
         sv[i] = v
+    sv[ne] = np.inf  # above every value: rows past the last sampled value count at none
     ei = _grab(lens, L_I, ne * EIW, IB.shape[0])
     ef = _grab(lens, L_F, ne * EFW, FB.shape[0])
     _sampled_counts(IB, FB, ei, ef, vals, rows, Y, sv, ne, WI, EFW, BC, EQ, MC, MN)
