@@ -998,6 +998,13 @@ def _scan_attribute(
     """
     WI, WF, reg, k, EIW, EFW = P[P_WI], P[P_WF], P[P_REG] == 1, P[P_K], P[P_EIW], P[P_EFW]
     n = rows.shape[0]
+    vals = WSF[:n]
+    values, lo, hi = _gather_values(Xt, f, rows, vals)
+    if values == 1:
+        return False, vals[0]
+    if values == 3 and k >= 0 and not reg:
+        return _scan_sampled(IB, FB, lens, Y, P, rows, seed, f, vals, WSI, WSF[n:], hrow)
+    # the sorting path's scratch space (after the values in ``WSF``)
     o = 0
     srows = WSI[o : o + n]
     o += n
@@ -1008,9 +1015,7 @@ def _scan_attribute(
     LI = WSI[o : o + WI]
     o += WI
     count = WSI[o : o + 256]
-    o = 0
-    vals = WSF[o : o + n]
-    o += n
+    o = n
     bv = WSF[o : o + n]
     o += n
     gv = WSF[o : o + n]
@@ -1018,11 +1023,6 @@ def _scan_attribute(
     GF = WSF[o : o + n * WF]
     o += n * WF
     LF = WSF[o : o + WF]
-    values, lo, hi = _gather_values(Xt, f, rows, vals)
-    if values == 1:
-        return False, vals[0]
-    if values == 3 and k >= 0 and not reg:
-        return _scan_sampled(IB, FB, lens, Y, P, rows, seed, f, vals, WSI, WSF[n:], hrow)
     d = _value_groups(
         rows, Y, R, reg, WI, WF, vals, values, lo, hi, srows, bv, bi, count, gv, GI, GF
     )
