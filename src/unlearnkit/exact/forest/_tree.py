@@ -1742,16 +1742,17 @@ _UNSCORED = _i64(-2)
 def _delete_sampled(
     IB: np.ndarray, FB: np.ndarray, J: np.ndarray, lens: np.ndarray, Xt: np.ndarray,
     Y: np.ndarray, P: np.ndarray, cs: int, cfs: int, j0: int, nh: int, batch: np.ndarray,
-    n: int, TI: np.ndarray,
+    n: int, TI: np.ndarray, score: bool,
 ) -> tuple[int, int, int, float, float]:  # fmt: skip
-    """:func:`_update_sampled`, the validity check and :func:`_best_greedy` for a classifier's
-    removals, on headers ``j0..`` in one loop (the most common update, without a call per
-    header or entry); ``TI`` holds the node's statistics after the update.
+    """:func:`_update_sampled`, the validity check and (when ``score``) :func:`_best_greedy`
+    for a classifier's removals, on headers ``j0..`` in one loop (the most common update,
+    without a call per header or entry); ``TI`` holds the node's statistics after the update.
 
     Returns ``(nh, _FAST_DONE, ...)`` when every header is updated, ``(j, _FAST_RESCAN, ...)``
     when header ``j``'s candidates may have changed (re-examine it, then go on from ``j + 1``)
     and ``(j, _FAST_STATUS, ...)`` when whether header ``j`` has a valid threshold changed;
-    then the best candidate of headers ``j0..`` as :func:`_best_greedy` returns it.
+    then the best candidate of headers ``j0..`` as :func:`_best_greedy` returns it (none when
+    not ``score``).
     """
     WI, EIW, EFW, msl = P[P_WI], P[P_EIW], P[P_EFW], P[P_MSL]
     gini = P[P_CRIT] == GINI
@@ -1820,7 +1821,7 @@ def _delete_sampled(
                 return j, _FAST_RESCAN, bj, bv1, bv2
             if _class_valid(nl, n, msl, p1, p2):
                 valid = True
-                if scored:
+                if score and scored:
                     sc = _class_score(IB, e, TI, WI, nl, n - nl, gini)
                     v1 = FB[ef + g * EFW]
                     if _beats(sc, f, v1, best, bf, bv1):
@@ -1888,8 +1889,9 @@ def _greedy_headers(
     j = max(start, 0)
     while j < nh:
         if fast and j != start:
+            # the node is scored once all headers are updated (:func:`_best_greedy`)
             j, code, _ch, _v1, _v2 = _delete_sampled(
-                IB, FB, J, lens, Xt, Y, P, cs, cfs, j, nh, batch, n, TI
+                IB, FB, J, lens, Xt, Y, P, cs, cfs, j, nh, batch, n, TI, False
             )
             if code == _FAST_DONE:
                 break
@@ -2236,7 +2238,7 @@ def _update(
             # most nodes need nothing beyond
             cs, cfs, nc = IB[nd + CSTART], IB[nd + CFSTART], IB[nd + CLEN]
             start, code, ch, v1, v2 = _delete_sampled(
-                IB, FB, J, lens, Xt, Y, P, cs, cfs, _0, nc, batch, n, TI
+                IB, FB, J, lens, Xt, Y, P, cs, cfs, _0, nc, batch, n, TI, True
             )
             ok = code == _FAST_DONE
         if code == _FAST_RESCAN:
