@@ -868,7 +868,7 @@ def _bottom_keys(
 @_flat
 def _sampled_counts(
     IB: np.ndarray, FB: np.ndarray, ei: int, ef: int, vals: np.ndarray, rows: np.ndarray,
-    Y: np.ndarray, sv: np.ndarray, ne: int, WI: int, EFW: int, BC: np.ndarray,
+    Y: np.ndarray, sv: np.ndarray, ne: int, WI: int, EIW: int, EFW: int, BC: np.ndarray,
     EQ: np.ndarray, MC: np.ndarray, MN: np.ndarray,
 ) -> None:  # fmt: skip
     """Entries of a classifier's sampled values ``sv[:ne]`` (ascending; ``sv[ne]`` is
@@ -876,7 +876,6 @@ def _sampled_counts(
     interval ``(sv[b - 1], sv[b]]`` they fall in (``BC``), at ``sv[b]`` itself (``EQ``) and at
     the smallest value of the interval (``MN``, ``MC``), which is the next value of
     ``sv[b - 1]``."""
-    EIW = 3 * WI
     for c in range((ne + 1) * WI):
         BC[c] = 0
         EQ[c] = 0
@@ -971,7 +970,7 @@ def _scan_sampled(
     sv[ne] = np.inf  # above every value: rows past the last sampled value count at none
     ei = _grab(lens, L_I, ne * EIW, IB.shape[0])
     ef = _grab(lens, L_F, ne * EFW, FB.shape[0])
-    _sampled_counts(IB, FB, ei, ef, vals, rows, Y, sv, ne, WI, EFW, BC, EQ, MC, MN)
+    _sampled_counts(IB, FB, ei, ef, vals, rows, Y, sv, ne, WI, EIW, EFW, BC, EQ, MC, MN)
     hrow[HESTART] = ei
     hrow[HEFSTART] = ef
     hrow[HELEN] = ne
