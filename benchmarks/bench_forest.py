@@ -269,13 +269,34 @@ def depth_sweep(rng: np.random.Generator) -> list[dict[str, Any]]:
     return rows
 
 
-def plot(rows: list[dict[str, Any]], path: Path) -> None:
+def _two_panels() -> tuple[Any, Any, Any]:
+    """A figure of two panels side by side, drawn without a display."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    return fig, ax1, ax2
+
+
+def _save_panels(fig: Any, title: str, path: Path) -> None:
+    """Grids, legends and the title of a :func:`_two_panels` figure; writes it to ``path``."""
+    import matplotlib.pyplot as plt
+
+    for ax in fig.axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    """Speed-up and accuracy by ``topd`` for each ``k`` (the topd / k sweep)."""
+    fig, ax1, ax2 = _two_panels()
     for i, k in enumerate(sorted({r["k"] for r in rows})):
         sub = sorted((r for r in rows if r["k"] == k), key=lambda r: r["topd"])
         topd = [r["topd"] for r in sub]
@@ -288,25 +309,13 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     ax1.set(xlabel="random top levels (topd)", ylabel="fit time / deletion time")
     ax1.set_yscale("log")
     ax2.set(xlabel="random top levels (topd)", ylabel="test accuracy (%)")
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(f"DaRE forest on {rows[0]['dataset']}: {rows[0]['n_estimators']} trees")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save_panels(fig, f"DaRE forest on {rows[0]['dataset']}: {rows[0]['n_estimators']} trees", path)
 
 
 def plot_depth(rows: list[dict[str, Any]], path: Path) -> None:
     """Speed-up, fit work per deletion work and accuracy by ``max_depth`` (the depth sweep)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     depth = [r["max_depth"] for r in rows]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, ax1, ax2 = _two_panels()
     ax1.plot(depth, [r["speedup_mean"] for r in rows], "o-", label="fit time / mean deletion time")
     ax1.plot(
         depth, [r["fit_work_per_deletion_work"] for r in rows], "s--",
@@ -318,14 +327,8 @@ def plot_depth(rows: list[dict[str, Any]], path: Path) -> None:
     ax2.plot(depth, [100 * r["accuracy"] for r in rows], "o-", label="DaRE (topd=0)")
     ax2.plot(depth, [100 * r["sklearn_accuracy"] for r in rows], "s--", label="scikit-learn")
     ax2.set(xlabel="max_depth", ylabel="test accuracy (%)")
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(f"G-DaRE on {rows[0]['dataset']} by depth: {rows[0]['n_estimators']} trees")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    title = f"G-DaRE on {rows[0]['dataset']} by depth: {rows[0]['n_estimators']} trees"
+    _save_panels(fig, title, path)
 
 
 def main() -> None:
