@@ -143,6 +143,14 @@ def deletions(
     return times, fractions, rows, totals
 
 
+def _sklearn_forest(params: dict[str, Any]) -> RandomForestClassifier:
+    """scikit-learn's forest with the settings of a DaRE forest (every tree on every row)."""
+    return RandomForestClassifier(
+        n_estimators=params["n_estimators"], max_depth=params["max_depth"],
+        max_features=params["max_features"], bootstrap=False, n_jobs=1, random_state=0,
+    )  # fmt: skip
+
+
 def main_case(name: str, rng: np.random.Generator, topd: int) -> dict[str, Any]:
     X_tr, X_te, y_tr, y_te = load(name)
     params = {**MAIN, "topd": topd}
@@ -151,10 +159,7 @@ def main_case(name: str, rng: np.random.Generator, topd: int) -> dict[str, Any]:
         params.update(n_estimators=5, max_depth=6)
         count = 5
     fit_s, model = _timed(lambda: DaREForestClassifier(**params, random_state=0).fit(X_tr, y_tr))
-    sk = RandomForestClassifier(
-        n_estimators=params["n_estimators"], max_depth=params["max_depth"],
-        max_features=params["max_features"], bootstrap=False, n_jobs=1, random_state=0,
-    )  # fmt: skip
+    sk = _sklearn_forest(params)
     sk_fit_s, _ = _timed(lambda: sk.fit(X_tr, y_tr))
     acc = float(model.score(X_te, y_te))
     sk_acc = float(sk.score(X_te, y_te))
@@ -260,10 +265,7 @@ def depth_sweep(rng: np.random.Generator) -> list[dict[str, Any]]:
     for depth in (3, 6) if quick() else SWEEP_DEPTH:
         params = {**MAIN, "n_estimators": trees, "max_depth": depth}
         row = _sweep_case(name, data, params, count, rng)
-        sk = RandomForestClassifier(
-            n_estimators=trees, max_depth=depth, max_features=params["max_features"],
-            bootstrap=False, n_jobs=1, random_state=0,
-        )  # fmt: skip
+        sk = _sklearn_forest(params)
         row["sklearn_accuracy"] = float(sk.fit(X_tr, y_tr).score(X_te, y_te))
         rows.append(row)
     return rows
